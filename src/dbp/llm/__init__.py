@@ -1,0 +1,1 @@
+"""dbp.llm namespace."""

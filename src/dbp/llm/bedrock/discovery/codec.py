@@ -1,0 +1,140 @@
+"""Value codec: orjson bytes plus a short list of where the non-JSON types were.
+
+[Intent]
+A value must come back equal from every tier. JSON alone loses types boto3
+responses are full of (``datetime``) and Python ones users return (``tuple``), so
+the encoder records the path of every such value and the decoder restores just
+those paths. Nothing here can execute code: the format is JSON, never pickle.
+
+[Implementation details]
+Encoding walks the value once in Python (writes are rare: once per miss); it also
+rejects what would not round-trip (NaN, sets, objects, non-str dict keys) with a
+``TypeError``/``ValueError`` naming the key. Decoding is one ``orjson.loads`` and
+one assignment per recorded path; a payload without special types pays nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "TypePaths", "decode", "encode"]
+
+#: Deepest nesting accepted; orjson itself stops at 255.
+MAX_DEPTH = 200
+
+Path = list[Any]  # dict keys (str) and list indices (int)
+TypePaths = dict[str, list[Path]]
+
+_DATETIME = "datetime"
+_DATE = "date"
+_TUPLE = "tuple"
+
+
+class _Scan:
+    """Collects typed paths while validating a value; one instance per ``encode``."""
+
+    __slots__ = ("datetimes", "dates", "key", "tuples")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.datetimes: list[Path] = []
+        self.dates: list[Path] = []
+        self.tuples: list[Path] = []
+
+    def walk(self, obj: Any, path: Path) -> None:
+        if isinstance(obj, str) or obj is None or isinstance(obj, int):
+            return
+        if len(path) > MAX_DEPTH:
+            raise ValueError(
+                f"value for cache key {self.key!r} is nested deeper than {MAX_DEPTH} levels"
+            )
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if not isinstance(k, str):
+                    raise TypeError(
+                        f"value for cache key {self.key!r} has a dict key of type "
+                        f"{type(k).__name__} at {_where(path)}; only str keys can be cached"
+                    )
+                if not (isinstance(v, str) or v is None or type(v) is int or type(v) is bool):
+                    self.walk(v, [*path, k])
+        elif isinstance(obj, list):
+            for i, v in enumerate(obj):
+                if not (isinstance(v, str) or v is None or type(v) is int or type(v) is bool):
+                    self.walk(v, [*path, i])
+        elif isinstance(obj, float):
+            if math.isnan(obj) or math.isinf(obj):
+                raise ValueError(
+                    f"value for cache key {self.key!r} holds {obj!r} at {_where(path)}; "
+                    "JSON cannot store non-finite floats"
+                )
+        elif isinstance(obj, tuple):
+            for i, v in enumerate(obj):
+                self.walk(v, [*path, i])
+            self.tuples.append(path)  # after its children: decoding goes inside out
+        elif isinstance(obj, _dt.datetime):
+            self.datetimes.append(path)
+        elif isinstance(obj, _dt.date):
+            self.dates.append(path)
+        else:
+            raise TypeError(
+                f"cannot cache value for key {self.key!r}: {type(obj).__qualname__} at "
+                f"{_where(path)} is not JSON data (dict, list, tuple, str, int, float, bool, "
+                "None, datetime, date)"
+            )
+
+
+def _where(path: Path) -> str:
+    return "value" + "".join(f"[{p!r}]" for p in path)
+
+
+def encode(key: str, value: Any) -> tuple[bytes, TypePaths]:
+    """Serialize ``value`` for ``key``; raise ``TypeError``/``ValueError`` if it can't round-trip."""
+    import orjson
+
+    scan = _Scan(key)
+    scan.walk(value, [])
+    types: TypePaths = {}
+    if scan.datetimes:
+        types[_DATETIME] = scan.datetimes
+    if scan.dates:
+        types[_DATE] = scan.dates
+    if scan.tuples:
+        types[_TUPLE] = scan.tuples
+    try:
+        return orjson.dumps(value), types
+    except orjson.JSONEncodeError as exc:  # e.g. an int beyond 64 bits
+        raise TypeError(f"cannot cache value for key {key!r}: {exc}") from None
+
+
+def decode(body: bytes | memoryview, types: TypePaths) -> Any:
+    """Inverse of :func:`encode`: parse ``body`` and restore the recorded types."""
+    import orjson
+
+    value = orjson.loads(body)
+    if types:
+        value = restore(value, types)
+    return value
+
+
+def restore(value: Any, types: TypePaths) -> Any:
+    """Put datetimes, dates and tuples back at the paths ``encode`` recorded."""
+    for name, convert in _CONVERTERS:
+        for path in types.get(name, ()):
+            if not path:
+                value = convert(value)
+                continue
+            parent = value
+            for step in path[:-1]:
+                parent = parent[step]
+            last = path[-1]
+            parent[last] = convert(parent[last])
+    return value
+
+
+_CONVERTERS = (
+    (_DATETIME, _dt.datetime.fromisoformat),
+    (_DATE, _dt.date.fromisoformat),
+    (_TUPLE, tuple),
+)

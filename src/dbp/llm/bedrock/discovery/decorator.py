@@ -1,0 +1,456 @@
+"""``@discovery_cached``: memoize a discovery function in a :class:`DiscoveryCache`.
+
+[Intent]
+One line on a slow, rate-limited call (``list_foundation_models`` for a region)
+gives an in-process LRU hit, a disk hit shared by every process on the host and
+across restarts, one upstream call per key however many threads or processes
+miss at once, and (optionally) a stale value instead of an error when the
+upstream call fails.
+
+[Implementation details]
+Built on ``wrapt.FunctionWrapper`` so methods, classmethods and staticmethods
+bind correctly and name, docstring, signature and ``__wrapped__`` are kept.
+The unbound ``__call__`` is overridden with the lean hit path: a precompiled key
+function, one dict lookup, one monotonic comparison. Everything else (single
+flight, disk, locks, stale-on-error) is on the miss path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar, Union
+
+import wrapt
+
+from .cache import DiscoveryCache, default_cache
+from .info import CacheInfo, Counters
+from .keys import UnstableKeyError, compile_key, derived_key_prefix
+from .sentinel import MISS
+from .ttl import TTLArg, ttl_seconds
+
+__all__ = ["DEFAULT_MAX_STALE_SECONDS", "discovery_cached"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+CacheSpec = Union[DiscoveryCache, Callable[..., DiscoveryCache], None]
+ErrorSpec = Union[bool, type[BaseException], tuple[type[BaseException], ...]]
+
+#: How long past expiry a value may be served on error when ``max_stale`` is not given.
+DEFAULT_MAX_STALE_SECONDS = 86_400.0
+
+logger = logging.getLogger("dbp.llm.bedrock.discovery")
+
+
+class _Core:
+    """Everything one decorated function needs, fixed at decoration time."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        key: str | Callable[..., Any] | None,
+        memory_ttl: TTLArg,
+        disk_ttl: TTLArg,
+        cache: CacheSpec,
+        serve_stale_on_error: ErrorSpec,
+        max_stale: TTLArg,
+    ) -> None:
+        raw = func.__func__ if isinstance(func, (classmethod, staticmethod)) else func
+        if not callable(raw):
+            raise TypeError(
+                f"discovery_cached must decorate a function, not {type(func).__name__}; "
+                "did you write @discovery_cached without parentheses?"
+            )
+        self.func: Callable[..., Any] = raw
+        self.owner = derived_key_prefix(raw)
+        self.key = compile_key(key, raw)
+        self.memory_ttl = None if memory_ttl is None else ttl_seconds(memory_ttl, "memory_ttl", default=0)
+        self.disk_ttl = None if disk_ttl is None else ttl_seconds(disk_ttl, "disk_ttl", default=0)
+        if cache is not None and not isinstance(cache, DiscoveryCache) and not callable(cache):
+            raise TypeError(
+                "cache must be a DiscoveryCache, a callable returning one, or None, "
+                f"not {type(cache).__name__}"
+            )
+        self.cache = cache if isinstance(cache, DiscoveryCache) else None
+        self.cache_provider = None if isinstance(cache, DiscoveryCache) else cache
+        self.stale_errors = _stale_errors(serve_stale_on_error)
+        if max_stale is not None and not self.stale_errors:
+            raise ValueError("max_stale only applies with serve_stale_on_error")
+        self.max_stale = (
+            ttl_seconds(max_stale, "max_stale", default=DEFAULT_MAX_STALE_SECONDS)
+            if self.stale_errors
+            else 0.0
+        )
+        self.stats = Counters()
+        self.warned_key_failure = False
+        self.is_async = inspect.iscoroutinefunction(raw)
+
+    # -- resolution ----------------------------------------------------------
+    def resolve_cache(self, instance: Any) -> DiscoveryCache:
+        if self.cache is not None:
+            return self.cache
+        provider = self.cache_provider
+        if provider is None:
+            return default_cache()
+        cache = provider() if instance is None else provider(instance)
+        if not isinstance(cache, DiscoveryCache):
+            raise TypeError(
+                f"cache provider of {self.owner} returned {type(cache).__name__}, "
+                "not a DiscoveryCache"
+            )
+        return cache
+
+    def ttls(self, cache: DiscoveryCache) -> tuple[float, float]:
+        memory = cache.memory_ttl_seconds if self.memory_ttl is None else self.memory_ttl
+        disk = cache.disk_ttl_seconds if self.disk_ttl is None else self.disk_ttl
+        return memory, disk
+
+    def build_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        """The key, or ``None`` when it can't be built (then the call bypasses the cache)."""
+        try:
+            return self.key(*args, **kwargs)
+        except (UnstableKeyError, AttributeError) as exc:
+            if not self.warned_key_failure:
+                self.warned_key_failure = True
+                logger.warning(
+                    "dbp cache: %s is called without caching: cannot build its key (%s)",
+                    self.owner,
+                    exc,
+                )
+            return None
+
+    # -- the shared steps of a miss ------------------------------------------
+    def found(self, cache: DiscoveryCache, key: str, memory_ttl: float) -> Any:
+        """A fresh value from either tier (counted), or ``MISS``."""
+        found = cache.lookup(key, memory_ttl)
+        if found is MISS:
+            return MISS
+        value, tier = found
+        next(self.stats.memory_hits if tier == "memory" else self.stats.disk_hits)
+        return value
+
+    def stale_or_raise(self, cache: DiscoveryCache, key: str, error: BaseException) -> Any:
+        """After the call raised: an expired value within ``max_stale``, else re-raise."""
+        if not (self.stale_errors and isinstance(error, self.stale_errors)):
+            raise error
+        entry = cache.lookup_stale(key, self.max_stale)
+        if entry is MISS:
+            raise error
+        next(self.stats.stale_hits)
+        cache.logger.warning(
+            "dbp cache: %s failed (%s: %s); serving the value for %r that expired %.0fs ago",
+            self.owner,
+            type(error).__name__,
+            error,
+            key,
+            max(0.0, cache.clock.time() - entry.expires),
+        )
+        return entry.value
+
+    def save(
+        self, cache: DiscoveryCache, key: str, value: Any, memory_ttl: float, disk_ttl: float
+    ) -> None:
+        """Store a fresh result; a value that can't be stored is returned uncached."""
+        try:
+            cache.store(
+                key,
+                value,
+                memory_ttl=memory_ttl,
+                disk_ttl=disk_ttl,
+                owner=self.owner,
+                max_stale=self.max_stale,
+            )
+        except (TypeError, ValueError) as exc:
+            cache.logger.warning("dbp cache: result of %s not cached: %s", self.owner, exc)
+
+    # -- synchronous miss path -----------------------------------------------
+    def call(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Full (not hot-path) call: ``args`` are the function's own arguments."""
+        key = self.build_key(args, kwargs)
+        if key is None:
+            return self.func(*args, **kwargs)
+        cache = self.cache or self.resolve_cache(instance)
+        slot = cache._memory_data.get(key)
+        if slot is not None and slot[1] > cache._monotonic():
+            next(self.stats.memory_hits)
+            cache.memory.touch(key)
+            return slot[0]
+        return self.miss(cache, key, args, kwargs)
+
+    def miss(self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        flight, leader = cache.flights.join(key)
+        if not leader:
+            value = flight.result()
+            next(self.stats.shared_hits)
+            return value
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = self.fill(cache, key, args, kwargs)
+            return value
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            cache.flights.finish(key, flight, value, error)
+
+    def fill(self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        memory_ttl, disk_ttl = self.ttls(cache)
+        value = self.found(cache, key, memory_ttl)
+        if value is not MISS:
+            return value
+        if disk_ttl <= 0:
+            return self.compute(cache, key, args, kwargs, memory_ttl, disk_ttl)
+        with cache.process_lock(key):
+            value = self.found(cache, key, memory_ttl)  # another process may have filled it
+            if value is not MISS:
+                return value
+            return self.compute(cache, key, args, kwargs, memory_ttl, disk_ttl)
+
+    def compute(
+        self,
+        cache: DiscoveryCache,
+        key: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        memory_ttl: float,
+        disk_ttl: float,
+    ) -> Any:
+        next(self.stats.misses)
+        try:
+            value = self.func(*args, **kwargs)
+        except Exception as exc:
+            return self.stale_or_raise(cache, key, exc)
+        self.save(cache, key, value, memory_ttl, disk_ttl)
+        return value
+
+    # -- asynchronous path ---------------------------------------------------
+    async def acall(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import asyncio
+
+        key = self.build_key(args, kwargs)
+        if key is None:
+            return await self.func(*args, **kwargs)
+        cache = self.cache or self.resolve_cache(instance)
+        slot = cache._memory_data.get(key)
+        if slot is not None and slot[1] > cache._monotonic():
+            next(self.stats.memory_hits)
+            cache.memory.touch(key)
+            return slot[0]
+        while True:
+            future, leader = cache.async_flights.join(key)
+            if leader:
+                break
+            try:
+                value = await asyncio.shield(future)
+            except asyncio.CancelledError:
+                if future.cancelled():  # the leader was cancelled: take over
+                    continue
+                raise
+            next(self.stats.shared_hits)
+            return value
+        value = None
+        error: BaseException | None = None
+        try:
+            value = await self.afill(cache, key, args, kwargs)
+            return value
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            cache.async_flights.finish(key, future, value, error)
+
+    async def afill(
+        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        memory_ttl, disk_ttl = self.ttls(cache)
+        value = self.found(cache, key, memory_ttl)
+        if value is not MISS:
+            return value
+        if disk_ttl <= 0:
+            return await self.acompute(cache, key, args, kwargs, memory_ttl, disk_ttl)
+        async with cache.process_lock_async(key):
+            value = self.found(cache, key, memory_ttl)
+            if value is not MISS:
+                return value
+            return await self.acompute(cache, key, args, kwargs, memory_ttl, disk_ttl)
+
+    async def acompute(
+        self,
+        cache: DiscoveryCache,
+        key: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        memory_ttl: float,
+        disk_ttl: float,
+    ) -> Any:
+        next(self.stats.misses)
+        try:
+            value = await self.func(*args, **kwargs)
+        except Exception as exc:
+            return self.stale_or_raise(cache, key, exc)
+        self.save(cache, key, value, memory_ttl, disk_ttl)
+        return value
+
+    # -- management ----------------------------------------------------------
+    def clear(self, instance: Any) -> int:
+        removed = self.resolve_cache(instance).clear_owner(self.owner)
+        self.stats.reset()
+        return removed
+
+    def invalidate(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+        return self.resolve_cache(instance).invalidate(self.key(*args, **kwargs))
+
+
+def _stale_errors(spec: ErrorSpec) -> tuple[type[BaseException], ...]:
+    if spec is False or spec is None:
+        return ()
+    if spec is True:
+        return (Exception,)
+    if isinstance(spec, type) and issubclass(spec, BaseException):
+        return (spec,)
+    if isinstance(spec, tuple) and spec and all(
+        isinstance(e, type) and issubclass(e, BaseException) for e in spec
+    ):
+        return spec
+    raise TypeError(
+        "serve_stale_on_error must be True, False, an exception class or a tuple of them, "
+        f"not {spec!r}"
+    )
+
+
+def _full_args(instance: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return args if instance is None else (instance, *args)
+
+
+class _BoundCachedFunction(wrapt.BoundFunctionWrapper):  # type: ignore[misc]
+    """A cached method bound to an instance (or a classmethod bound to its class)."""
+
+    def _bound_instance(self) -> Any:
+        if self._self_binding == "classmethod":
+            return getattr(self.__wrapped__, "__self__", None)
+        return self._self_instance
+
+    @property
+    def _core(self) -> _Core:
+        core: _Core = self._self_parent._self_core
+        return core
+
+    def cache_info(self) -> CacheInfo:
+        """Hit and miss counts of this function (shared by all instances)."""
+        return self._core.stats.snapshot()
+
+    def cache_clear(self) -> int:
+        """Remove every entry this function stored, in both tiers; reset the counts."""
+        return self._core.clear(self._bound_instance())
+
+    def cache_key(self, *args: Any, **kwargs: Any) -> str:
+        """The cache key a call with these arguments uses."""
+        instance = self._bound_instance()
+        return self._core.key(*_full_args(instance, args), **kwargs)
+
+    def invalidate(self, *args: Any, **kwargs: Any) -> int:
+        """Drop the entry a call with these arguments would use."""
+        instance = self._bound_instance()
+        return self._core.invalidate(instance, _full_args(instance, args), kwargs)
+
+
+class CachedFunction(wrapt.FunctionWrapper):  # type: ignore[misc]
+    """What ``@discovery_cached`` returns: the function plus ``cache_*`` methods."""
+
+    __bound_function_wrapper__ = _BoundCachedFunction
+
+    def __init__(self, wrapped: Callable[..., Any], core: _Core) -> None:
+        if core.is_async:
+            async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+                return await core.acall(instance, _full_args(instance, args), kwargs)
+        else:
+            def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+                return core.call(instance, _full_args(instance, args), kwargs)
+
+        super().__init__(wrapped, wrapper)
+        self._self_core = core
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The hot path for plain functions; keep it short.
+        core = self._self_core
+        if core.is_async:
+            return core.acall(None, args, kwargs)
+        try:
+            key = core.key(*args, **kwargs)
+        except (UnstableKeyError, AttributeError):
+            return core.call(None, args, kwargs)
+        cache = core.cache or core.resolve_cache(None)
+        slot = cache._memory_data.get(key)
+        if slot is not None and slot[1] > cache._monotonic():
+            next(core.stats.memory_hits)
+            try:
+                cache._memory_data.move_to_end(key)
+            except KeyError:
+                pass
+            return slot[0]
+        return core.miss(cache, key, args, kwargs)
+
+    def cache_info(self) -> CacheInfo:
+        """Hit and miss counts since decoration or the last ``cache_clear()``."""
+        return self._self_core.stats.snapshot()
+
+    def cache_clear(self) -> int:
+        """Remove every entry this function stored, in both tiers, by any process; reset counts."""
+        return self._self_core.clear(None)
+
+    def cache_key(self, *args: Any, **kwargs: Any) -> str:
+        """The cache key a call with these arguments uses."""
+        return self._self_core.key(*args, **kwargs)
+
+    def invalidate(self, *args: Any, **kwargs: Any) -> int:
+        """Drop the entry a call with these arguments would use."""
+        return self._self_core.invalidate(None, args, kwargs)
+
+
+def discovery_cached(
+    key: str | Callable[..., str] | None = None,
+    *,
+    memory_ttl: TTLArg = None,
+    disk_ttl: TTLArg = None,
+    cache: CacheSpec = None,
+    serve_stale_on_error: ErrorSpec = False,
+    max_stale: TTLArg = None,
+) -> Callable[[F], F]:
+    """
+    [Intent]
+    Cache a discovery function's result in memory and on disk, keyed by a
+    template such as ``"bedrock_models:<region>"``.
+
+    [Design principles]
+    - Template keys are plain cache keys: what ``@discovery_cached(key=
+      "bedrock_models:<region>")`` stores is what ``DiscoveryCache.get_model_cache``
+      reads.
+    - Mistakes surface at decoration time (a placeholder naming no parameter is a
+      ``ValueError``); failures at call time never turn a working call into an error.
+
+    [Implementation details]
+    Args:
+        key: template with ``<param>`` / ``<param.attr>`` placeholders, a callable
+            taking the function's arguments, or ``None`` for a key derived from the
+            module, qualified name and arguments.
+        memory_ttl / disk_ttl: seconds or ``timedelta``; ``None`` = the cache's
+            defaults, ``0`` = skip that tier for this function.
+        cache: a :class:`DiscoveryCache`, a callable returning one (called with the
+            instance for methods, e.g. ``lambda self: self.cache``), or ``None`` for
+            the process-wide default cache.
+        serve_stale_on_error: ``True`` (any ``Exception``), an exception class or a
+            tuple of them: when the call raises one of these, serve an expired value
+            (from either tier, from any earlier process) up to ``max_stale`` past
+            its expiry, with a warning, instead of raising.
+        max_stale: seconds or ``timedelta`` (default one day).
+
+    The wrapper has ``cache_info()``, ``cache_clear()``, ``cache_key(...)`` and
+    ``invalidate(...)``.
+    """
+
+    def decorate(func: F) -> F:
+        core = _Core(func, key, memory_ttl, disk_ttl, cache, serve_stale_on_error, max_stale)
+        return CachedFunction(func, core)  # type: ignore[return-value]
+
+    return decorate

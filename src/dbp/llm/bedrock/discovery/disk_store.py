@@ -1,0 +1,424 @@
+"""The disk tier: one versioned orjson file per key, written atomically.
+
+[Intent]
+Survive restarts and share results between the processes of a host, without a
+server and without ever serving a torn, foreign or executable record.
+
+[Design principles]
+- A file is ``<blake2b(key)>.dbpc``: a header line (JSON: format version, key,
+  owner, created, expires, stale_until, typed paths, body length) then the
+  body (orjson). The header is read alone by ``cleanup`` and ``scan``.
+- Writes go to a uniquely named temp file in the same folder (pid + random), are
+  flushed and fsynced, then ``os.replace``-d: readers see the old or the new file.
+- Anything unexpected in a file (bad JSON, wrong version, wrong key, wrong
+  types, short body, a created time in the future) is a miss, never an error.
+- OS errors degrade: reads miss, writes are skipped; each condition is warned
+  about once and forgotten when the operation works again.
+- Files are opened with ``O_NOFOLLOW``; renames and unlinks act on links
+  themselves, so a planted symlink is never followed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from . import codec
+from .clock import Clock
+from .entry import Entry
+from .faults import FaultLog
+from .sentinel import MISS, Miss
+
+__all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name", "make_private_dirs"]
+
+#: Bumped whenever the file layout changes; files of another version are misses.
+FORMAT_VERSION = 2
+SUFFIX = ".dbpc"
+TEMP_SUFFIX = ".tmp"
+#: A created time further ahead than this means the clock moved back: distrust it.
+MAX_CLOCK_SKEW = 300.0
+#: A temp file older than this is abandoned even if its pid is alive (pid reuse).
+STALE_TEMP_AGE = 3600.0
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+_HEADER_PEEK = 4096
+_HEADER_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("key", str),
+    ("created", (int, float)),
+    ("expires", (int, float)),
+    ("stale_until", (int, float)),
+    ("n", int),
+    ("types", dict),
+)
+
+
+class EntryFile(NamedTuple):
+    """What ``scan`` learns from a header: enough to list, clear or clean up."""
+
+    path: str
+    size: int
+    key: str | None  # None: unreadable, corrupt or of another version
+    owner: str | None
+    created: float
+    expires: float
+    stale_until: float
+
+
+class _Corrupt(Exception):
+    """A file that exists but is not a record of this format and key."""
+
+
+def file_name(key: str) -> str:
+    """The file name for ``key``: a fixed-length hash, so any key is a safe name."""
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest() + SUFFIX
+
+
+def _parse_header(line: bytes | memoryview) -> dict[str, Any]:
+    import orjson
+
+    try:
+        header = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise _Corrupt(f"header is not JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise _Corrupt("header is not an object")
+    version = header.get("v")
+    if version != FORMAT_VERSION or type(version) is not int:
+        raise _Corrupt(f"format version {version!r}, expected {FORMAT_VERSION}")
+    for name, kind in _HEADER_FIELDS:
+        value = header.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise _Corrupt(f"header field {name!r} is {type(value).__name__}")
+    owner = header.get("owner")
+    if owner is not None and not isinstance(owner, str):
+        raise _Corrupt("header field 'owner' is not a string")
+    if header["n"] < 0 or not header["created"] <= header["expires"] <= header["stale_until"]:
+        raise _Corrupt("header times or length are inconsistent")
+    for name, paths in header["types"].items():
+        if name not in ("datetime", "date", "tuple") or not isinstance(paths, list):
+            raise _Corrupt(f"header types entry {name!r} is invalid")
+        for path in paths:
+            if not isinstance(path, list) or not all(
+                isinstance(p, str) or (type(p) is int and p >= 0) for p in path
+            ):
+                raise _Corrupt(f"header types path {path!r} is invalid")
+    return header
+
+
+class DiskStore:
+    """One folder of ``.dbpc`` files; see the module docstring for the format."""
+
+    def __init__(
+        self,
+        directory: str,
+        clock: Clock,
+        logger: logging.Logger,
+        *,
+        durable: bool = True,
+    ) -> None:
+        self.directory = directory
+        self.durable = durable
+        self._clock = clock
+        self._logger = logger
+        self.faults = FaultLog(logger)
+
+    # -- paths -------------------------------------------------------------
+    def path_for(self, key: str) -> str:
+        return os.path.join(self.directory, file_name(key))
+
+    def ensure_directory(self) -> None:
+        make_private_dirs(self.directory)
+
+    # -- reading -----------------------------------------------------------
+    def get(self, key: str) -> Entry | Miss:
+        """The fresh entry for ``key``, or ``MISS``."""
+        entry = self._load(key)
+        if entry is MISS or entry.expires <= self._clock.time():
+            return MISS
+        return entry
+
+    def get_stale(self, key: str) -> Entry | Miss:
+        """The entry for ``key`` while within its stale window (fresh or expired)."""
+        entry = self._load(key)
+        if entry is MISS or entry.stale_until <= self._clock.time():
+            return MISS
+        return entry
+
+    def _load(self, key: str) -> Entry | Miss:
+        path = self.path_for(key)
+        try:
+            data = _read_file(path)
+        except FileNotFoundError:
+            return MISS
+        except OSError as exc:
+            self.faults.report("read cache file", path, exc, "treating it as a miss")
+            return MISS
+        try:
+            return self._decode(key, data)
+        except _Corrupt as exc:
+            self._logger.debug("dbp cache: ignoring %s for key %r: %s", path, key, exc)
+            return MISS
+
+    def _decode(self, key: str, data: bytes) -> Entry:
+        newline = data.find(b"\n")
+        if newline < 0:
+            raise _Corrupt("no header line")
+        view = memoryview(data)
+        header = _parse_header(view[:newline])
+        if header["key"] != key:
+            raise _Corrupt(f"file holds key {header['key']!r}")
+        body = view[newline + 1 :]
+        if len(body) != header["n"]:
+            raise _Corrupt(f"body is {len(body)} bytes, header says {header['n']}")
+        if header["created"] > self._clock.time() + MAX_CLOCK_SKEW:
+            raise _Corrupt("created in the future (the clock moved back)")
+        try:
+            value = codec.decode(body, header["types"])
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise _Corrupt(f"body does not decode: {exc}") from None
+        return Entry(
+            value,
+            float(header["created"]),
+            float(header["expires"]),
+            float(header["stale_until"]),
+            header.get("owner"),
+        )
+
+    # -- writing -----------------------------------------------------------
+    def encode(self, key: str, entry: Entry) -> bytes:
+        """The complete file for ``entry``; raises ``TypeError`` for unstorable values."""
+        import orjson
+
+        body, types = codec.encode(key, entry.value)
+        header = orjson.dumps(
+            {
+                "v": FORMAT_VERSION,
+                "key": key,
+                "owner": entry.owner,
+                "created": entry.created,
+                "expires": entry.expires,
+                "stale_until": entry.stale_until,
+                "n": len(body),
+                "types": types,
+            }
+        )
+        return b"".join((header, b"\n", body))
+
+    def set(self, key: str, entry: Entry, encoded: bytes | None = None) -> bool:
+        """Write ``entry`` atomically; on an OS error warn (once) and return False."""
+        data = self.encode(key, entry) if encoded is None else encoded
+        path = self.path_for(key)
+        try:
+            try:
+                self._write_atomic(path, data)
+            except FileNotFoundError:  # first write, or the folder was deleted
+                self.ensure_directory()
+                self._write_atomic(path, data)
+        except OSError as exc:
+            self.faults.report(
+                "write cache file", path, exc, "keeping results in memory only until it works"
+            )
+            return False
+        self.faults.recovered("write cache file")
+        return True
+
+    def _write_atomic(self, path: str, data: bytes) -> None:
+        temp = os.path.join(
+            self.directory,
+            f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(6).hex()}{TEMP_SUFFIX}",
+        )
+        fd = os.open(temp, _WRITE_FLAGS, 0o600)
+        try:
+            try:
+                os.fchmod(fd, 0o600)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self.durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, path)
+        except BaseException:
+            _unlink_quietly(temp)
+            raise
+
+    # -- removing ----------------------------------------------------------
+    def delete(self, key: str) -> bool:
+        return self._unlink(self.path_for(key))
+
+    def _unlink(self, path: str) -> bool:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            self.faults.report("remove cache file", path, exc, "it stays on disk")
+            return False
+        return True
+
+    def clear(self, owner: str | None = None) -> int:
+        """Remove every entry file, or those whose header names ``owner``."""
+        removed = 0
+        for found in self.scan(read_headers=owner is not None):
+            if owner is None or (found.key is not None and found.owner == owner):
+                removed += self._unlink(found.path)
+        return removed
+
+    def cleanup(self) -> int:
+        """Remove expired (past stale window), corrupt and foreign files and stale temps."""
+        now = self._clock.time()
+        removed = 0
+        for found in self.scan():
+            if (
+                found.key is None
+                or found.stale_until <= now
+                or found.created > now + MAX_CLOCK_SKEW
+                or os.path.basename(found.path) != file_name(found.key)
+            ):
+                removed += self._unlink(found.path)
+        removed += self._remove_abandoned_temps()
+        return removed
+
+    def _remove_abandoned_temps(self) -> int:
+        removed = 0
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return 0
+        now = time.time()  # file mtimes are real time, not the injected clock
+        for name in names:
+            if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                continue
+            path = os.path.join(self.directory, name)
+            try:
+                age = now - os.lstat(path).st_mtime
+            except OSError:
+                continue
+            if age > STALE_TEMP_AGE or not _pid_alive(_temp_pid(name)):
+                removed += self._unlink(path)
+        return removed
+
+    # -- listing -----------------------------------------------------------
+    def scan(self, *, read_headers: bool = True) -> Iterator[EntryFile]:
+        """Every ``.dbpc`` file, with its header when ``read_headers`` (else key None)."""
+        try:
+            with os.scandir(self.directory) as it:
+                names = [(e.name, e.path) for e in it if e.name.endswith(SUFFIX)]
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.faults.report("list cache folder", self.directory, exc, "skipping it")
+            return
+        for _, path in names:
+            yield self._peek(path) if read_headers else EntryFile(path, 0, None, None, 0, 0, 0)
+
+    def _peek(self, path: str) -> EntryFile:
+        """Read only the header line of ``path``."""
+        broken = EntryFile(path, 0, None, None, 0.0, 0.0, 0.0)
+        try:
+            fd = os.open(path, _READ_FLAGS)
+        except OSError:
+            return broken
+        try:
+            size = os.fstat(fd).st_size
+            chunk = os.read(fd, _HEADER_PEEK)
+            head = bytearray(chunk)
+            while b"\n" not in chunk and chunk:
+                chunk = os.read(fd, 65536)
+                head += chunk
+        except OSError:
+            return broken._replace(size=0)
+        finally:
+            os.close(fd)
+        newline = head.find(b"\n")
+        if newline < 0:
+            return broken._replace(size=size)
+        try:
+            header = _parse_header(bytes(head[:newline]))
+        except _Corrupt:
+            return broken._replace(size=size)
+        if size != newline + 1 + header["n"]:
+            return broken._replace(size=size)
+        return EntryFile(
+            path,
+            size,
+            header["key"],
+            header.get("owner"),
+            float(header["created"]),
+            float(header["expires"]),
+            float(header["stale_until"]),
+        )
+
+
+def make_private_dirs(directory: str) -> None:
+    """Create ``directory`` and missing parents as 0700, whatever the umask."""
+    missing: list[str] = []
+    path = directory
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+            continue
+        os.chmod(path, 0o700)
+
+
+def _read_file(path: str) -> bytes:
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) <= size:  # short read: keep going until EOF
+            parts = [data]
+            while chunk := os.read(fd, 1 << 20):
+                parts.append(chunk)
+            data = b"".join(parts)
+        return data
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _temp_pid(name: str) -> int:
+    parts = name.split(".")
+    # ".<hash>.dbpc.<pid>.<random>.tmp" -> ["", hash, "dbpc", pid, random, "tmp"]
+    try:
+        return int(parts[-3])
+    except (IndexError, ValueError):
+        return -1
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError as exc:
+        return exc.errno != errno.ESRCH
+    return True

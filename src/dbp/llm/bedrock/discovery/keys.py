@@ -1,0 +1,203 @@
+"""Cache keys for decorated functions, compiled once at decoration time.
+
+[Intent]
+``"bedrock_models:<region>"`` must give the same key whether ``region`` is passed
+positionally, by keyword or left to its default, and the call path must not pay
+for ``inspect`` to find that out.
+
+[Implementation details]
+For each decorated function we generate (once, with ``exec``) a small function
+with the *same parameter list* that returns the key. Python's own argument
+binding then maps any call to the right parameters, in C, and a call the
+original would reject fails the same way. Generated code only ever contains
+parameter names taken from the signature and validated identifiers.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["KeyBuilder", "UnstableKeyError", "compile_key", "derived_key_prefix", "stable_text"]
+
+KeyBuilder = Callable[..., str]
+
+_PLACEHOLDER = re.compile(r"<([^<>]*)>")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class UnstableKeyError(TypeError):
+    """An argument has no representation that is the same in every process."""
+
+
+def stable_text(value: Any) -> str:
+    """Text for ``value`` that is equal across processes for equal values.
+
+    Raises :class:`UnstableKeyError` for objects whose only text is the default
+    ``<Foo object at 0x...>``: addresses are reused, so such a key could serve
+    another object's value.
+    """
+    if isinstance(value, str):
+        return repr(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    if isinstance(value, (tuple, list)):
+        inner = ",".join(stable_text(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    if isinstance(value, dict):
+        items = sorted((stable_text(k), stable_text(v)) for k, v in value.items())
+        return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ",".join(sorted(stable_text(v) for v in value)) + "}"
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time, _dt.timedelta)):
+        return repr(value)
+    if isinstance(value, bytes):
+        return repr(value)
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    if type(value).__repr__ is not object.__repr__:
+        return repr(value)
+    raise UnstableKeyError(
+        f"cannot derive a stable cache key from a {type(value).__qualname__} argument "
+        "(its repr holds a memory address); give the decorator a key template such as "
+        "key='thing:<arg.attr>' or a key callable"
+    )
+
+
+def placeholder_text(value: Any) -> str:
+    """What a ``<name>`` placeholder inserts: ``str`` for plain values."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if value is None or isinstance(value, (str, int, float)):
+        return str(value)
+    return stable_text(value)
+
+
+def derived_key_prefix(func: Callable[..., Any]) -> str:
+    """``module.qualname`` of ``func``: stable across processes (unlike ``hash``)."""
+    return f"{getattr(func, '__module__', None) or '?'}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def _parameters(func: Callable[..., Any]) -> tuple[str, dict[str, Any]]:
+    """Source text of ``func``'s parameter list (no annotations) and its default values."""
+    signature = inspect.signature(func, follow_wrapped=False)
+    parts: list[str] = []
+    defaults: dict[str, Any] = {}
+    seen_keyword_only = False
+    previous_positional_only = False
+    for p in signature.parameters.values():
+        if previous_positional_only and p.kind is not p.POSITIONAL_ONLY:
+            parts.append("/")
+        previous_positional_only = p.kind is p.POSITIONAL_ONLY
+        if p.kind is p.VAR_POSITIONAL:
+            parts.append(f"*{p.name}")
+            seen_keyword_only = True
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            parts.append(f"**{p.name}")
+            continue
+        if p.kind is p.KEYWORD_ONLY and not seen_keyword_only:
+            parts.append("*")
+            seen_keyword_only = True
+        if p.default is p.empty:
+            parts.append(p.name)
+        else:
+            default_name = f"__dbp_default_{len(defaults)}"
+            defaults[default_name] = p.default
+            parts.append(f"{p.name}={default_name}")
+    if previous_positional_only:
+        parts.append("/")
+    return ", ".join(parts), defaults
+
+
+def _generate(func: Callable[..., Any], body: str, namespace: dict[str, Any]) -> KeyBuilder:
+    params, defaults = _parameters(func)
+    namespace.update(defaults)
+    source = f"def __dbp_key({params}):\n    return {body}\n"
+    exec(source, namespace)  # noqa: S102 - names come from the signature, see module doc
+    builder: KeyBuilder = namespace["__dbp_key"]
+    builder.__qualname__ = f"key_of<{derived_key_prefix(func)}>"
+    return builder
+
+
+def compile_key(
+    key: str | Callable[..., Any] | None, func: Callable[..., Any]
+) -> KeyBuilder:
+    """A function taking ``func``'s arguments and returning its cache key.
+
+    ``key`` is a template (``"bedrock_models:<region>"``, ``"<self.region>"``), a
+    callable taking the same arguments, or ``None`` for a key derived from the
+    function's module, qualified name and arguments.
+    """
+    params = list(inspect.signature(func, follow_wrapped=False).parameters)
+    where = derived_key_prefix(func)
+    if key is None:
+        # *args arrives as a tuple and **kwargs as a dict: one value per parameter.
+        values = "".join(f"{n}, " for n in params)
+        body = f"__dbp_prefix + __dbp_render(({values}))"
+        return _generate(
+            func, body, {"__dbp_prefix": where + ":", "__dbp_render": _renderer(params)}
+        )
+    if callable(key):
+        return _checked_callable(key, where)
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a str template, a callable or None, not {type(key).__name__}")
+    if not key:
+        raise ValueError(f"key template for {where} must not be empty")
+    pieces: list[str] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(key):
+        if match.start() > position:
+            pieces.append(repr(key[position : match.start()]))
+        pieces.append(_placeholder_code(match.group(1), params, where, key))
+        position = match.end()
+    if position < len(key):
+        pieces.append(repr(key[position:]))
+    if len(pieces) == 1 and not _PLACEHOLDER.search(key):
+        body = pieces[0]
+    else:
+        body = " + ".join(pieces)
+    return _generate(func, body, {"__dbp_text": placeholder_text})
+
+
+def _renderer(params: list[str]) -> Callable[[tuple[Any, ...]], str]:
+    """Render bound arguments as ``name=value`` pairs, stable across processes."""
+
+    def render(values: tuple[Any, ...]) -> str:
+        return ",".join(f"{n}={stable_text(v)}" for n, v in zip(params, values))
+
+    return render
+
+
+def _placeholder_code(name: str, params: list[str], where: str, template: str) -> str:
+    path = name.split(".")
+    if not all(_IDENTIFIER.match(part) for part in path):
+        raise ValueError(
+            f"key template {template!r} for {where}: placeholder <{name}> is not a "
+            "parameter name or a dotted attribute path such as <self.region>"
+        )
+    if path[0] not in params:
+        raise ValueError(
+            f"key template {template!r} for {where}: placeholder <{name}> names no "
+            f"parameter of the function (parameters: {', '.join(params) or 'none'})"
+        )
+    expr = name  # validated identifiers joined by dots
+    return f"({expr} if {expr}.__class__ is str else __dbp_text({expr}))"
+
+
+def _checked_callable(key: Callable[..., Any], where: str) -> KeyBuilder:
+    def build(*args: Any, **kwargs: Any) -> str:
+        result = key(*args, **kwargs)
+        if not isinstance(result, str) or not result:
+            raise TypeError(
+                f"key callable for {where} must return a non-empty str, returned {result!r}"
+            )
+        return result
+
+    return build

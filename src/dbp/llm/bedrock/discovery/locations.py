@@ -1,0 +1,21 @@
+"""Where the cache lives by default; resolved when a cache is built, never at import."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["APP_NAME", "ENV_CACHE_DIR", "default_base_dir"]
+
+APP_NAME = "dbp"
+#: Set this to move every default cache (e.g. to /tmp on AWS Lambda).
+ENV_CACHE_DIR = "DBP_CACHE_DIR"
+
+
+def default_base_dir() -> str:
+    """``$DBP_CACHE_DIR`` if set, else the platform's user cache dir for ``dbp``."""
+    override = os.environ.get(ENV_CACHE_DIR)
+    if override:
+        return os.path.abspath(os.path.expanduser(override))
+    import platformdirs
+
+    return platformdirs.user_cache_dir(APP_NAME, appauthor=False)
