@@ -14,7 +14,30 @@ from .decorator import CachedFunction, discovery_cached
 from .info import CacheInfo
 from .sentinel import MISS
 
+# Bedrock helpers import boto3; they are loaded on first access (PEP 562), so
+# ``import dbp.llm.bedrock.discovery`` stays cheap and works without boto3.
+_LAZY = {
+    "BedrockModelDiscovery": "models",
+    "BedrockProfileDiscovery": "profiles",
+    "RegionLatencyTracker": "latency",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    "BedrockModelDiscovery",
+    "BedrockProfileDiscovery",
+    "RegionLatencyTracker",
     "MISS",
     "CacheInfo",
     "CachedFunction",

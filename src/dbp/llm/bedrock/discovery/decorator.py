@@ -34,7 +34,12 @@ __all__ = ["DEFAULT_MAX_STALE_SECONDS", "discovery_cached"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 CacheSpec = Union[DiscoveryCache, Callable[..., DiscoveryCache], None]
-ErrorSpec = Union[bool, type[BaseException], tuple[type[BaseException], ...]]
+ErrorSpec = Union[
+    bool,
+    type[BaseException],
+    tuple[type[BaseException], ...],
+    Callable[[BaseException], bool],
+]
 
 #: How long past expiry a value may be served on error when ``max_stale`` is not given.
 DEFAULT_MAX_STALE_SECONDS = 86_400.0
@@ -73,12 +78,12 @@ class _Core:
             )
         self.cache = cache if isinstance(cache, DiscoveryCache) else None
         self.cache_provider = None if isinstance(cache, DiscoveryCache) else cache
-        self.stale_errors = _stale_errors(serve_stale_on_error)
-        if max_stale is not None and not self.stale_errors:
+        self.stale_on = _stale_predicate(serve_stale_on_error)
+        if max_stale is not None and self.stale_on is None:
             raise ValueError("max_stale only applies with serve_stale_on_error")
         self.max_stale = (
             ttl_seconds(max_stale, "max_stale", default=DEFAULT_MAX_STALE_SECONDS)
-            if self.stale_errors
+            if self.stale_on is not None
             else 0.0
         )
         self.stats = Counters()
@@ -131,7 +136,7 @@ class _Core:
 
     def stale_or_raise(self, cache: DiscoveryCache, key: str, error: BaseException) -> Any:
         """After the call raised: an expired value within ``max_stale``, else re-raise."""
-        if not (self.stale_errors and isinstance(error, self.stale_errors)):
+        if self.stale_on is None or not self.stale_on(error):
             raise error
         entry = cache.lookup_stale(key, self.max_stale)
         if entry is MISS:
@@ -302,20 +307,23 @@ class _Core:
         return self.resolve_cache(instance).invalidate(self.key(*args, **kwargs))
 
 
-def _stale_errors(spec: ErrorSpec) -> tuple[type[BaseException], ...]:
+def _stale_predicate(spec: ErrorSpec) -> Callable[[BaseException], bool] | None:
+    """Turn ``serve_stale_on_error`` into "may this error be answered with a stale value?"."""
     if spec is False or spec is None:
-        return ()
+        return None
     if spec is True:
-        return (Exception,)
+        return lambda error: isinstance(error, Exception)
     if isinstance(spec, type) and issubclass(spec, BaseException):
-        return (spec,)
+        return lambda error: isinstance(error, spec)
     if isinstance(spec, tuple) and spec and all(
         isinstance(e, type) and issubclass(e, BaseException) for e in spec
     ):
+        return lambda error: isinstance(error, spec)
+    if callable(spec) and not isinstance(spec, type):
         return spec
     raise TypeError(
-        "serve_stale_on_error must be True, False, an exception class or a tuple of them, "
-        f"not {spec!r}"
+        "serve_stale_on_error must be True, False, an exception class, a tuple of them "
+        f"or a predicate taking the exception, not {spec!r}"
     )
 
 
@@ -439,8 +447,9 @@ def discovery_cached(
         cache: a :class:`DiscoveryCache`, a callable returning one (called with the
             instance for methods, e.g. ``lambda self: self.cache``), or ``None`` for
             the process-wide default cache.
-        serve_stale_on_error: ``True`` (any ``Exception``), an exception class or a
-            tuple of them: when the call raises one of these, serve an expired value
+        serve_stale_on_error: ``True`` (any ``Exception``), an exception class, a
+            tuple of them, or a predicate ``f(exc) -> bool`` (e.g. "is this a
+            ThrottlingException?"): when the call raises such an error, serve an expired value
             (from either tier, from any earlier process) up to ``max_stale`` past
             its expiry, with a warning, instead of raising.
         max_stale: seconds or ``timedelta`` (default one day).

@@ -1,0 +1,1 @@
+"""Fixtures for the Bedrock tests (filled in with the Bedrock discovery work)."""
