@@ -20,9 +20,19 @@ import enum
 import inspect
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KeyBuilder", "UnstableKeyError", "compile_key", "derived_key_prefix", "stable_text"]
+__all__ = [
+    "KeyBuilder",
+    "SignatureSource",
+    "UnstableKeyError",
+    "compile_key",
+    "derived_key_prefix",
+    "key_expression",
+    "signature_source",
+    "stable_text",
+]
 
 KeyBuilder = Callable[..., str]
 
@@ -84,11 +94,38 @@ def derived_key_prefix(func: Callable[..., Any]) -> str:
     return f"{getattr(func, '__module__', None) or '?'}.{getattr(func, '__qualname__', repr(func))}"
 
 
-def _parameters(func: Callable[..., Any]) -> tuple[str, dict[str, Any]]:
-    """Source text of ``func``'s parameter list (no annotations) and its default values."""
+@dataclass(frozen=True)
+class SignatureSource:
+    """A function's parameter list as source text, for generating look-alike functions.
+
+    ``params`` re-declares the parameters (defaults bound to names in
+    ``defaults``, annotations dropped); ``args``/``kwargs`` are expressions that
+    rebuild the original call from those parameters.
+    """
+
+    names: tuple[str, ...]
+    params: str
+    defaults: dict[str, Any]
+    args: str
+    kwargs: str
+
+    def define(self, name: str, body: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+        """``exec`` ``def name(<params>): <body>`` in ``namespace`` and return it."""
+        namespace.update(self.defaults)
+        lead = "__dbp_self, " if name == "__call__" else ""
+        source = f"def {name}({lead}{self.params}):\n{body}\n"
+        exec(source, namespace)  # noqa: S102 - identifiers come from the signature
+        function: Callable[..., Any] = namespace[name]
+        return function
+
+
+def signature_source(func: Callable[..., Any]) -> SignatureSource:
+    """Analyse ``func``'s signature once, at decoration time."""
     signature = inspect.signature(func, follow_wrapped=False)
     parts: list[str] = []
     defaults: dict[str, Any] = {}
+    positional: list[str] = []
+    keywords: list[str] = []
     seen_keyword_only = False
     previous_positional_only = False
     for p in signature.parameters.values():
@@ -97,14 +134,20 @@ def _parameters(func: Callable[..., Any]) -> tuple[str, dict[str, Any]]:
         previous_positional_only = p.kind is p.POSITIONAL_ONLY
         if p.kind is p.VAR_POSITIONAL:
             parts.append(f"*{p.name}")
+            positional.append(f"*{p.name}")
             seen_keyword_only = True
             continue
         if p.kind is p.VAR_KEYWORD:
             parts.append(f"**{p.name}")
+            keywords.append(f"**{p.name}")
             continue
-        if p.kind is p.KEYWORD_ONLY and not seen_keyword_only:
-            parts.append("*")
-            seen_keyword_only = True
+        if p.kind is p.KEYWORD_ONLY:
+            if not seen_keyword_only:
+                parts.append("*")
+                seen_keyword_only = True
+            keywords.append(f"{p.name!r}: {p.name}")
+        else:
+            positional.append(p.name)
         if p.default is p.empty:
             parts.append(p.name)
         else:
@@ -113,39 +156,36 @@ def _parameters(func: Callable[..., Any]) -> tuple[str, dict[str, Any]]:
             parts.append(f"{p.name}={default_name}")
     if previous_positional_only:
         parts.append("/")
-    return ", ".join(parts), defaults
+    return SignatureSource(
+        names=tuple(signature.parameters),
+        params=", ".join(parts),
+        defaults=defaults,
+        args="(" + "".join(f"{a}, " for a in positional) + ")",
+        kwargs="{" + ", ".join(keywords) + "}",
+    )
 
 
-def _generate(func: Callable[..., Any], body: str, namespace: dict[str, Any]) -> KeyBuilder:
-    params, defaults = _parameters(func)
-    namespace.update(defaults)
-    source = f"def __dbp_key({params}):\n    return {body}\n"
-    exec(source, namespace)  # noqa: S102 - names come from the signature, see module doc
-    builder: KeyBuilder = namespace["__dbp_key"]
-    builder.__qualname__ = f"key_of<{derived_key_prefix(func)}>"
-    return builder
-
-
-def compile_key(
-    key: str | Callable[..., Any] | None, func: Callable[..., Any]
-) -> KeyBuilder:
-    """A function taking ``func``'s arguments and returning its cache key.
+def key_expression(
+    key: str | Callable[..., Any] | None, func: Callable[..., Any], sig: SignatureSource
+) -> tuple[str, dict[str, Any]]:
+    """Source of an expression computing the key from ``func``'s parameters.
 
     ``key`` is a template (``"bedrock_models:<region>"``, ``"<self.region>"``), a
     callable taking the same arguments, or ``None`` for a key derived from the
     function's module, qualified name and arguments.
     """
-    params = list(inspect.signature(func, follow_wrapped=False).parameters)
     where = derived_key_prefix(func)
     if key is None:
         # *args arrives as a tuple and **kwargs as a dict: one value per parameter.
-        values = "".join(f"{n}, " for n in params)
-        body = f"__dbp_prefix + __dbp_render(({values}))"
-        return _generate(
-            func, body, {"__dbp_prefix": where + ":", "__dbp_render": _renderer(params)}
-        )
+        values = "".join(f"{n}, " for n in sig.names)
+        return f"__dbp_prefix + __dbp_render(({values}))", {
+            "__dbp_prefix": where + ":",
+            "__dbp_render": _renderer(list(sig.names)),
+        }
     if callable(key):
-        return _checked_callable(key, where)
+        return f"__dbp_key_callable(*{sig.args}, **{sig.kwargs})", {
+            "__dbp_key_callable": _checked_callable(key, where)
+        }
     if not isinstance(key, str):
         raise TypeError(f"key must be a str template, a callable or None, not {type(key).__name__}")
     if not key:
@@ -155,15 +195,20 @@ def compile_key(
     for match in _PLACEHOLDER.finditer(key):
         if match.start() > position:
             pieces.append(repr(key[position : match.start()]))
-        pieces.append(_placeholder_code(match.group(1), params, where, key))
+        pieces.append(_placeholder_code(match.group(1), list(sig.names), where, key))
         position = match.end()
     if position < len(key):
         pieces.append(repr(key[position:]))
-    if len(pieces) == 1 and not _PLACEHOLDER.search(key):
-        body = pieces[0]
-    else:
-        body = " + ".join(pieces)
-    return _generate(func, body, {"__dbp_text": placeholder_text})
+    return " + ".join(pieces), {"__dbp_text": placeholder_text}
+
+
+def compile_key(key: str | Callable[..., Any] | None, func: Callable[..., Any]) -> KeyBuilder:
+    """A function taking ``func``'s arguments and returning its cache key."""
+    sig = signature_source(func)
+    expression, namespace = key_expression(key, func, sig)
+    builder = sig.define("cache_key", f"    return {expression}", namespace)
+    builder.__qualname__ = f"cache_key<{derived_key_prefix(func)}>"
+    return builder
 
 
 def _renderer(params: list[str]) -> Callable[[tuple[Any, ...]], str]:
@@ -187,11 +232,10 @@ def _placeholder_code(name: str, params: list[str], where: str, template: str) -
             f"key template {template!r} for {where}: placeholder <{name}> names no "
             f"parameter of the function (parameters: {', '.join(params) or 'none'})"
         )
-    expr = name  # validated identifiers joined by dots
-    return f"({expr} if {expr}.__class__ is str else __dbp_text({expr}))"
+    return f"({name} if {name}.__class__ is str else __dbp_text({name}))"
 
 
-def _checked_callable(key: Callable[..., Any], where: str) -> KeyBuilder:
+def _checked_callable(key: Callable[..., Any], where: str) -> Callable[..., str]:
     def build(*args: Any, **kwargs: Any) -> str:
         result = key(*args, **kwargs)
         if not isinstance(result, str) or not result:
