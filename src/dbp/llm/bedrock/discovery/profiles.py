@@ -1,0 +1,307 @@
+"""``BedrockProfileDiscovery``: inference profiles per region, cached, account-safe.
+
+[Intent]
+Many models are invocable only through an inference profile, and a profile routes
+to several destination regions. Finding "the profile for model M" and "where does
+profile P send requests" must not cost a paginated listing every time.
+
+[Design principles]
+- ``SYSTEM_DEFINED`` profiles are the same catalogue for every account: they are
+  cached under the seed's key ``bedrock_profiles:<region>``.
+- ``APPLICATION`` profiles belong to one account: they are cached under
+  ``bedrock_profiles:<region>:account:<account id>``, so two accounts sharing a
+  cache folder never see each other's. The account id comes from the
+  ``account_id`` argument or STS ``GetCallerIdentity`` (cached per access key);
+  when it cannot be known, application profiles are fetched but never cached.
+- System profile ARNs carry the caller's account id; when the caller's account is
+  known, ARNs read from the shared cache are rewritten to it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from .base import MAX_STALE, DiscoveryBase, OnError, ProgressCallback
+from .bedrock_data import profile_model_ids, profile_regions, profile_routes_model
+from .decorator import discovery_cached
+from .errors import RegionUnavailableError, is_transient
+from .keys import derived_key_prefix
+
+__all__ = ["BedrockProfileDiscovery"]
+
+logger = logging.getLogger("dbp.llm.bedrock.discovery")
+
+Profile = dict[str, Any]
+SYSTEM_DEFINED = "SYSTEM_DEFINED"
+APPLICATION = "APPLICATION"
+#: Largest page ``ListInferenceProfiles`` accepts.
+PAGE_SIZE = 1000
+#: An access key belongs to one account for life; remember the mapping long.
+ACCOUNT_TTL = _dt.timedelta(days=30)
+
+
+class BedrockProfileDiscovery(DiscoveryBase):
+    """
+    [Class intent]
+    Discover Bedrock inference profiles per region (all pages), find the profiles
+    that route a model, and the regions a profile routes to.
+
+    [Design principles]
+    Same error policy as :class:`~.models.BedrockModelDiscovery`: unavailable
+    regions are empty/absent with a warning; throttling is retried, then served
+    stale if a cached listing exists.
+
+    [Implementation details]
+    Takes the :class:`~.base.DiscoveryBase` options plus ``account_id`` (skips
+    the STS call) and ``include_application`` (``False``: never list
+    application profiles). A cold region costs one paginated listing per type.
+    """
+
+    PROFILE_KEY = "bedrock_profiles:{region}"
+    APPLICATION_KEY = "bedrock_profiles:{region}:account:{account}"
+
+    def __init__(
+        self,
+        session: Any = None,
+        *,
+        account_id: str | None = None,
+        include_application: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(session, **options)
+        self._account_id = account_id
+        self._account_known = account_id is not None
+        self.include_application = include_application
+
+    # -- identity -------------------------------------------------------------------
+    def account_id(self, region: str = "us-east-1") -> str | None:
+        """
+        [Method intent]
+        The caller's AWS account id, or ``None`` when it cannot be known.
+
+        [Implementation details]
+        Given ``account_id`` wins. Otherwise STS ``GetCallerIdentity``, cached under
+        a fingerprint of the access key id (never the key itself) for 30 days.
+        With a client factory and no ``account_id`` the answer is ``None``.
+        """
+        if self._account_known:
+            return self._account_id
+        fingerprint = self.clients.credential_fingerprint()
+        key = None if fingerprint is None else f"aws_account:{fingerprint}"
+        account = self.cache.get(key) if key is not None and self.use_cache else None
+        if not isinstance(account, str):
+            account = None
+            if fingerprint is not None:
+                try:
+                    self.api_calls += 1
+                    account = self.clients.caller_account(region)
+                except Exception as exc:
+                    logger.warning(
+                        "cannot tell the caller's AWS account (%s); application inference "
+                        "profiles will not be cached",
+                        exc,
+                    )
+                else:
+                    if key is not None and self.use_cache:
+                        ttl = ACCOUNT_TTL.total_seconds()
+                        self.cache.set(key, account, memory_ttl=ttl, disk_ttl=ttl)
+        self._account_id, self._account_known = account, True
+        return account
+
+    # -- single region ----------------------------------------------------------------
+    def list_profiles(
+        self,
+        region: str,
+        *,
+        model: str | None = None,
+        profile_type: str | None = None,
+        refresh: bool = False,
+        skip_unavailable: bool = True,
+    ) -> list[Profile]:
+        """
+        [Method intent]
+        Inference profiles of ``region``: system-defined first, then this account's
+        application profiles; only those routing ``model`` (id or ARN) if given.
+
+        [Implementation details]
+        ``profile_type`` is ``"SYSTEM_DEFINED"`` or ``"APPLICATION"`` (default both).
+        ``refresh=True`` lists anew and replaces the cached pages.
+        """
+        if profile_type not in (None, SYSTEM_DEFINED, APPLICATION):
+            raise ValueError(
+                f"profile_type must be {SYSTEM_DEFINED!r} or {APPLICATION!r}, not {profile_type!r}"
+            )
+        try:
+            profiles = self._region_profiles(region, profile_type, refresh)
+        except RegionUnavailableError as exc:
+            if not skip_unavailable:
+                raise
+            logger.warning("%s; treating it as having no inference profiles", exc)
+            return []
+        if model is not None:
+            profiles = [p for p in profiles if profile_routes_model(p, model)]
+        return profiles
+
+    def profiles_for_model(
+        self, model: str, region: str, *, refresh: bool = False
+    ) -> list[Profile]:
+        """Profiles in ``region`` that route ``model`` (matching ``models[].modelArn``)."""
+        return self.list_profiles(region, model=model, refresh=refresh)
+
+    def get_profile(self, profile: str, region: str, *, refresh: bool = False) -> Profile | None:
+        """One profile by id or ARN, from the cached listing; ``None`` if unknown."""
+        for found in self.list_profiles(region, refresh=refresh, skip_unavailable=False):
+            if profile in (found.get("inferenceProfileId"), found.get("inferenceProfileArn")):
+                return found
+        return None
+
+    def profile_regions(self, profile: str | Mapping[str, Any], region: str) -> list[str]:
+        """Destination regions ``profile`` (a profile dict, id or ARN) routes to, sorted."""
+        if isinstance(profile, Mapping):
+            return profile_regions(profile)
+        found = self.get_profile(profile, region)
+        if found is None:
+            raise LookupError(f"{region}: no inference profile {profile!r}")
+        return profile_regions(found)
+
+    @staticmethod
+    def profile_models(profile: Mapping[str, Any]) -> list[str]:
+        """Model ids a profile routes to, in order of first appearance."""
+        return profile_model_ids(profile)
+
+    # -- many regions -------------------------------------------------------------------
+    def scan(
+        self,
+        regions: Iterable[str] | None = None,
+        *,
+        model: str | None = None,
+        max_workers: int | None = None,
+        progress: ProgressCallback | None = None,
+        on_error: OnError = "raise",
+        refresh: bool = False,
+    ) -> dict[str, list[Profile]]:
+        """``{region: profiles}`` for many regions, concurrently (like the model scan)."""
+        if self.include_application and not self._account_known:
+            self.account_id()  # once, before the workers start
+        return self.scan_regions(
+            regions,
+            lambda region: self.list_profiles(
+                region, model=model, refresh=refresh, skip_unavailable=False
+            ),
+            max_workers=max_workers,
+            progress=progress,
+            on_error=on_error,
+        )
+
+    # -- cache plumbing -----------------------------------------------------------------
+    def _region_profiles(
+        self, region: str, profile_type: str | None, refresh: bool
+    ) -> list[Profile]:
+        self.remembered_unavailable(region, "ListInferenceProfiles", refresh)
+        try:
+            profiles: list[Profile] = []
+            # The STS lookup is only worth it when application profiles are wanted.
+            if self.include_application:
+                account = self.account_id(region)
+            else:
+                account = self._account_id if self._account_known else None
+            if profile_type in (None, SYSTEM_DEFINED):
+                system = self.through_cache(
+                    self.PROFILE_KEY.format(region=region),
+                    lambda: self._cached_system(region),
+                    lambda: self._fetch_profiles(region, SYSTEM_DEFINED),
+                    _SYSTEM_OWNER,
+                    refresh=refresh,
+                )
+                profiles += _for_account(system, account)
+            if profile_type in (None, APPLICATION) and self.include_application:
+                profiles += self._application_profiles(region, account, refresh)
+            return profiles
+        except RegionUnavailableError as exc:
+            self.remember_unavailable(exc)
+            raise
+
+    def _application_profiles(
+        self, region: str, account: str | None, refresh: bool
+    ) -> list[Profile]:
+        if account is None:  # unknown owner: correct but uncached
+            return self._fetch_profiles(region, APPLICATION)
+        found = self.through_cache(
+            self.APPLICATION_KEY.format(region=region, account=account),
+            lambda: self._cached_application(region, account),
+            lambda: self._fetch_profiles(region, APPLICATION),
+            _APPLICATION_OWNER,
+            refresh=refresh,
+        )
+        # Defence in depth: never hand out another account's profile.
+        return [p for p in found if _arn_account(p) in (account, None)]
+
+    @discovery_cached(
+        "bedrock_profiles:<region>",
+        cache=lambda self: self.cache,
+        serve_stale_on_error=is_transient,
+        max_stale=MAX_STALE,
+    )
+    def _cached_system(self, region: str) -> list[Profile]:
+        return self._fetch_profiles(region, SYSTEM_DEFINED)
+
+    @discovery_cached(
+        "bedrock_profiles:<region>:account:<account>",
+        cache=lambda self: self.cache,
+        serve_stale_on_error=is_transient,
+        max_stale=MAX_STALE,
+    )
+    def _cached_application(self, region: str, account: str) -> list[Profile]:
+        return self._fetch_profiles(region, APPLICATION)
+
+    def _fetch_profiles(self, region: str, profile_type: str) -> list[Profile]:
+        """Every page of ``ListInferenceProfiles`` for one type (``nextToken`` loop)."""
+        profiles: list[Profile] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"maxResults": PAGE_SIZE, "typeEquals": profile_type}
+            if token:
+                kwargs["nextToken"] = token
+            page: dict[str, Any] = self.call(
+                region, "ListInferenceProfiles", partial(_list_page, kwargs=kwargs)
+            )
+            profiles += page.get("inferenceProfileSummaries", [])
+            token = page.get("nextToken")
+            if not token:
+                return profiles
+
+
+def _list_page(client: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    page: dict[str, Any] = client.list_inference_profiles(**kwargs)
+    return page
+
+
+def _arn_account(profile: Mapping[str, Any]) -> str | None:
+    arn = profile.get("inferenceProfileArn")
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    return parts[4] or None if len(parts) == 6 else None
+
+
+def _for_account(profiles: list[Profile], account: str | None) -> list[Profile]:
+    """System profiles with their ARN naming ``account`` (the caller), as AWS would."""
+    if account is None:
+        return profiles
+    result = []
+    for profile in profiles:
+        owner = _arn_account(profile)
+        if owner is None or owner == account:
+            result.append(profile)
+            continue
+        parts = profile["inferenceProfileArn"].split(":", 5)
+        parts[4] = account
+        result.append({**profile, "inferenceProfileArn": ":".join(parts)})
+    return result
+
+
+# Owner names the decorator gives these entries (so ``--refresh`` writes look the same).
+_SYSTEM_OWNER = derived_key_prefix(BedrockProfileDiscovery._cached_system)
+_APPLICATION_OWNER = derived_key_prefix(BedrockProfileDiscovery._cached_application)

@@ -1,0 +1,530 @@
+"""A local stand-in for the Bedrock control plane, for tests and offline demos.
+
+[Intent]
+Real boto3 clients must be exercised (request signing, URL building, response
+parsing into tz-aware datetimes, ``ClientError`` codes), but AWS is not always
+reachable and moto does not implement these operations. :class:`FakeBedrockServer`
+answers the four discovery operations over HTTP on ``127.0.0.1`` exactly as the
+botocore service model expects, plus STS ``GetCallerIdentity``.
+
+[Design principles]
+- Standard library only: importing this module never imports boto3.
+- One server plays every region: the region (and the caller's access key) is read
+  from the SigV4 ``Authorization`` header's credential scope, so a client built
+  with ``region_name="eu-west-1"`` and this server's ``endpoint_url`` sees
+  eu-west-1's catalogue.
+- Faults on demand per region: throttling (429), access denied (403), slow answers.
+- Every request is counted per ``(region, operation)`` so a test can assert that a
+  warm run made zero API calls.
+
+[Implementation details]
+Regions not in the catalogue answer 403 ``UnrecognizedClientException``, which is
+what AWS answers for an opt-in region the account has not enabled.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "FakeBedrockServer",
+    "RegionCatalog",
+    "application_profile",
+    "default_catalog",
+    "foundation_model",
+    "system_profile",
+]
+
+DEFAULT_ACCOUNT = "111122223333"
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_LIFECYCLE_START = "2024-06-01T00:00:00Z"
+
+
+def foundation_model(
+    model_id: str,
+    region: str,
+    *,
+    provider: str | None = None,
+    name: str | None = None,
+    inference_types: Iterable[str] = ("ON_DEMAND",),
+    input_modalities: Iterable[str] = ("TEXT",),
+    output_modalities: Iterable[str] = ("TEXT",),
+    customizations: Iterable[str] = (),
+    status: str = "ACTIVE",
+) -> dict[str, Any]:
+    """A ``FoundationModelSummary`` as the service sends it (timestamps as ISO strings)."""
+    vendor = model_id.split(".", 1)[0]
+    return {
+        "modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}",
+        "modelId": model_id,
+        "modelName": name or model_id.split(".", 1)[-1].split(":", 1)[0],
+        "providerName": provider or vendor.capitalize(),
+        "inputModalities": list(input_modalities),
+        "outputModalities": list(output_modalities),
+        "responseStreamingSupported": True,
+        "customizationsSupported": list(customizations),
+        "inferenceTypesSupported": list(inference_types),
+        "modelLifecycle": {"status": status, "startOfLifeTime": _LIFECYCLE_START},
+    }
+
+
+def system_profile(
+    profile_id: str, model_id: str, destinations: Iterable[str], *, account: str = DEFAULT_ACCOUNT
+) -> dict[str, Any]:
+    """A ``SYSTEM_DEFINED`` (cross-region) inference profile routing ``model_id``."""
+    source = next(iter(destinations))
+    return {
+        "inferenceProfileName": f"{profile_id.split('.', 1)[0].upper()} {model_id}",
+        "description": f"Routes requests to {model_id} across regions.",
+        "createdAt": "2024-08-27T00:00:00Z",
+        "updatedAt": "2024-10-22T12:30:00Z",
+        "inferenceProfileArn": f"arn:aws:bedrock:{source}:{account}:inference-profile/{profile_id}",
+        "models": [
+            {"modelArn": f"arn:aws:bedrock:{r}::foundation-model/{model_id}"} for r in destinations
+        ],
+        "inferenceProfileId": profile_id,
+        "status": "ACTIVE",
+        "type": "SYSTEM_DEFINED",
+    }
+
+
+def application_profile(name: str, model_id: str, region: str, account: str) -> dict[str, Any]:
+    """An ``APPLICATION`` inference profile owned by ``account``."""
+    profile_id = f"app-{name}"
+    return {
+        "inferenceProfileName": name,
+        "description": f"Application profile {name} of account {account}",
+        "createdAt": "2025-01-15T08:00:00Z",
+        "updatedAt": "2025-01-15T08:00:00Z",
+        "inferenceProfileArn": (
+            f"arn:aws:bedrock:{region}:{account}:application-inference-profile/{profile_id}"
+        ),
+        "models": [{"modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}"}],
+        "inferenceProfileId": profile_id,
+        "status": "ACTIVE",
+        "type": "APPLICATION",
+    }
+
+
+@dataclass
+class RegionCatalog:
+    """What one region offers: foundation models and system-defined profiles."""
+
+    models: list[dict[str, Any]] = field(default_factory=list)
+    profiles: list[dict[str, Any]] = field(default_factory=list)
+
+
+_US = ("us-east-1", "us-east-2", "us-west-2")
+_EU = ("eu-central-1", "eu-west-1", "eu-west-3")
+_AP = ("ap-northeast-1", "ap-southeast-2")
+_CLAUDE = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+_HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+_LLAMA = "meta.llama3-2-1b-instruct-v1:0"
+_NOVA = "amazon.nova-pro-v1:0"
+
+
+def default_catalog() -> dict[str, RegionCatalog]:
+    """A small, realistic catalogue over eight regions.
+
+    Includes a model reachable only through an inference profile
+    (``INFERENCE_PROFILE``), an unknown enum value (``BATCH_V2``), a legacy model,
+    and a global profile routing to more than five regions.
+    """
+    catalog: dict[str, RegionCatalog] = {}
+    everywhere = (*_US, *_EU, *_AP)
+    for region in everywhere:
+        models = [
+            foundation_model(
+                "amazon.titan-text-express-v1",
+                region,
+                provider="Amazon",
+                name="Titan Text G1 - Express",
+                inference_types=("ON_DEMAND",),
+                customizations=("FINE_TUNING",),
+            ),
+            foundation_model(
+                _HAIKU,
+                region,
+                provider="Anthropic",
+                name="Claude 3 Haiku",
+                input_modalities=("TEXT", "IMAGE"),
+                inference_types=("ON_DEMAND", "INFERENCE_PROFILE"),
+            ),
+            foundation_model(
+                "cohere.embed-english-v3",
+                region,
+                provider="Cohere",
+                name="Embed English",
+                output_modalities=("EMBEDDING",),
+                inference_types=("ON_DEMAND", "BATCH_V2"),
+            ),
+        ]
+        profiles = [
+            system_profile(
+                f"global.{_NOVA}", _NOVA, (region, *(r for r in everywhere if r != region))
+            )
+        ]
+        models.append(
+            foundation_model(
+                _NOVA,
+                region,
+                provider="Amazon",
+                name="Nova Pro",
+                input_modalities=("TEXT", "IMAGE", "VIDEO"),
+                inference_types=("INFERENCE_PROFILE",),
+            )
+        )
+        if region in _US:
+            models.append(
+                foundation_model(
+                    _CLAUDE,
+                    region,
+                    provider="Anthropic",
+                    name="Claude 3.5 Sonnet v2",
+                    input_modalities=("TEXT", "IMAGE"),
+                    inference_types=("INFERENCE_PROFILE",),
+                )
+            )
+            models.append(
+                foundation_model(
+                    _LLAMA,
+                    region,
+                    provider="Meta",
+                    name="Llama 3.2 1B Instruct",
+                    inference_types=("INFERENCE_PROFILE",),
+                )
+            )
+            profiles += [
+                system_profile(f"us.{_CLAUDE}", _CLAUDE, _US),
+                system_profile(f"us.{_HAIKU}", _HAIKU, _US),
+                system_profile(f"us.{_LLAMA}", _LLAMA, _US),
+            ]
+        if region in _EU:
+            profiles += [system_profile(f"eu.{_HAIKU}", _HAIKU, _EU)]
+            models.append(
+                foundation_model(
+                    "anthropic.claude-v2:1",
+                    region,
+                    provider="Anthropic",
+                    name="Claude",
+                    status="LEGACY",
+                )
+            )
+        if region in _AP:
+            profiles += [system_profile(f"apac.{_HAIKU}", _HAIKU, _AP)]
+        catalog[region] = RegionCatalog(models, profiles)
+    return catalog
+
+
+@dataclass
+class _Fault:
+    status: int
+    code: str
+    message: str
+    remaining: int | None  # None: every request
+
+
+class FakeBedrockServer:
+    """
+    [Class intent]
+    A Bedrock-compatible HTTP endpoint on 127.0.0.1 (port chosen by the OS) that
+    real boto3 clients talk to through ``endpoint_url``.
+
+    [Design principles]
+    Answers match the botocore service model: JSON bodies with ISO-8601
+    timestamps, errors as ``x-amzn-ErrorType`` plus ``{"message": ...}``, paging by
+    ``maxResults``/``nextToken``. Faults and delays are set per region at any time.
+
+    [Implementation details]
+    Use as a context manager or call :meth:`start`/:meth:`stop`. ``calls`` counts
+    requests per ``(region, operation)``; ``page_size_cap`` bounds every page of
+    ``ListInferenceProfiles`` so small catalogues still paginate.
+    """
+
+    def __init__(
+        self,
+        catalog: Mapping[str, RegionCatalog] | None = None,
+        *,
+        accounts: Mapping[str, str] | None = None,
+        page_size_cap: int = 3,
+    ) -> None:
+        """``accounts`` maps access key ids to account ids (others: ``DEFAULT_ACCOUNT``)."""
+        self.catalog: dict[str, RegionCatalog] = dict(
+            default_catalog() if catalog is None else catalog
+        )
+        self.accounts: dict[str, str] = dict(accounts or {})
+        self.application_profiles: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.page_size_cap = page_size_cap
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self._faults: dict[str, _Fault] = {}
+        self._delays: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The ``endpoint_url`` to give boto3 clients."""
+        if self._server is None:
+            raise RuntimeError("FakeBedrockServer is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeBedrockServer:
+        handler = type("_BoundHandler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-bedrock", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeBedrockServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scenario controls ------------------------------------------------------
+    def throttle(self, region: str, times: int | None = None) -> None:
+        """Answer the next ``times`` requests for ``region`` (all if None) with 429."""
+        self._set_fault(region, 429, "ThrottlingException", "Too many requests", times)
+
+    def deny(self, region: str, times: int | None = None) -> None:
+        """Answer requests for ``region`` with 403 ``AccessDeniedException``."""
+        message = "You don't have access to the model with the specified model ID."
+        self._set_fault(region, 403, "AccessDeniedException", message, times)
+
+    def fail(self, region: str, status: int, code: str, times: int | None = None) -> None:
+        """Answer requests for ``region`` with any error."""
+        self._set_fault(region, status, code, f"{code} (simulated)", times)
+
+    def delay(self, region: str, seconds: float) -> None:
+        """Make every answer for ``region`` take at least ``seconds``."""
+        with self._lock:
+            self._delays[region] = seconds
+
+    def heal(self, region: str | None = None) -> None:
+        """Remove faults and delays (of one region, or all)."""
+        with self._lock:
+            for table in (self._faults, self._delays):
+                if region is None:
+                    table.clear()
+                else:
+                    table.pop(region, None)
+
+    def add_application_profile(
+        self, account: str, region: str, name: str, model_id: str
+    ) -> dict[str, Any]:
+        """Create an ``APPLICATION`` profile visible only to ``account`` in ``region``."""
+        profile = application_profile(name, model_id, region, account)
+        with self._lock:
+            self.application_profiles.setdefault((account, region), []).append(profile)
+        return profile
+
+    def count(self, region: str | None = None, operation: str | None = None) -> int:
+        """Requests received, optionally for one region and/or operation."""
+        with self._lock:
+            return sum(
+                n
+                for (r, op), n in self.calls.items()
+                if (region is None or r == region) and (operation is None or op == operation)
+            )
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    # -- request handling (called from server threads) ----------------------------
+    def _set_fault(
+        self, region: str, status: int, code: str, message: str, times: int | None
+    ) -> None:
+        with self._lock:
+            self._faults[region] = _Fault(status, code, message, times)
+
+    def _take_fault(self, region: str) -> _Fault | None:
+        with self._lock:
+            fault = self._faults.get(region)
+            if fault is None:
+                return None
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    del self._faults[region]
+            return fault
+
+    def _account_of(self, access_key: str) -> str:
+        return self.accounts.get(access_key, DEFAULT_ACCOUNT)
+
+    def handle(
+        self, method: str, target: str, auth: str, body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Answer one request: ``(status, headers, body)``."""
+        scope = _SCOPE.search(auth)
+        access_key, region, service = scope.groups() if scope else ("anonymous", "?", "?")
+        parts = urlsplit(target)
+        operation = _operation(method, parts.path, service)
+        with self._lock:
+            self.calls[(region, operation)] += 1
+            delay = self._delays.get(region, 0.0)
+        if delay:
+            time.sleep(delay)
+        fault = self._take_fault(region)
+        if fault is not None:
+            return _error(fault.status, fault.code, fault.message)
+        account = self._account_of(access_key)
+        if operation == "GetCallerIdentity":
+            return _caller_identity(access_key, account)
+        catalog = self.catalog.get(region)
+        if catalog is None:
+            return _error(
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if operation == "ListFoundationModels":
+            models = [m for m in catalog.models if _model_matches(m, query)]
+            return _json({"modelSummaries": models})
+        if operation == "GetFoundationModel":
+            wanted = unquote(parts.path.split("/", 2)[2])
+            for model in catalog.models:
+                if wanted in (model["modelId"], model["modelArn"]):
+                    return _json({"modelDetails": model})
+            return _error(404, "ResourceNotFoundException", f"Model {wanted} not found.")
+        profiles = self._profiles_for(catalog, account, region)
+        if operation == "ListInferenceProfiles":
+            return self._list_profiles(profiles, query)
+        if operation == "GetInferenceProfile":
+            wanted = unquote(parts.path.split("/", 2)[2])
+            for profile in profiles:
+                if wanted in (profile["inferenceProfileId"], profile["inferenceProfileArn"]):
+                    return _json(profile)
+            return _error(404, "ResourceNotFoundException", f"Profile {wanted} not found.")
+        return _error(404, "UnknownOperationException", f"{method} {parts.path}")
+
+    def _profiles_for(
+        self, catalog: RegionCatalog, account: str, region: str
+    ) -> list[dict[str, Any]]:
+        """System profiles carry the caller's account in their ARN, as on AWS."""
+        profiles = []
+        for template in catalog.profiles:
+            profile = copy.deepcopy(template)
+            arn = profile["inferenceProfileArn"].split(":")
+            arn[4] = account
+            profile["inferenceProfileArn"] = ":".join(arn)
+            profiles.append(profile)
+        with self._lock:
+            profiles += copy.deepcopy(self.application_profiles.get((account, region), []))
+        return profiles
+
+    def _list_profiles(
+        self, profiles: list[dict[str, Any]], query: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        if "type" in query:
+            profiles = [p for p in profiles if p["type"] == query["type"]]
+        try:
+            size = int(query.get("maxResults", "100"))
+            start = int(base64.urlsafe_b64decode(query["nextToken"])) if "nextToken" in query else 0
+        except ValueError:
+            return _error(400, "ValidationException", "Invalid maxResults or nextToken.")
+        if not 1 <= size <= 1000:
+            return _error(400, "ValidationException", "maxResults must be between 1 and 1000.")
+        end = start + min(size, self.page_size_cap)
+        page: dict[str, Any] = {"inferenceProfileSummaries": profiles[start:end]}
+        if end < len(profiles):
+            page["nextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
+        return _json(page)
+
+
+def _operation(method: str, path: str, service: str) -> str:
+    if method == "POST" and service == "sts":
+        return "GetCallerIdentity"
+    if path == "/foundation-models":
+        return "ListFoundationModels"
+    if path.startswith("/foundation-models/"):
+        return "GetFoundationModel"
+    if path == "/inference-profiles":
+        return "ListInferenceProfiles"
+    if path.startswith("/inference-profiles/"):
+        return "GetInferenceProfile"
+    return f"{method} {path}"
+
+
+def _model_matches(model: Mapping[str, Any], query: Mapping[str, str]) -> bool:
+    provider = query.get("byProvider")
+    if provider and model["providerName"].lower() != provider.lower():
+        return False
+    checks = (
+        ("byOutputModality", "outputModalities"),
+        ("byInferenceType", "inferenceTypesSupported"),
+        ("byCustomizationType", "customizationsSupported"),
+    )
+    return all(query.get(arg) is None or query[arg] in model[field] for arg, field in checks)
+
+
+def _json(payload: Any, status: int = 200) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": f"{code}:http://internal/"}
+    return status, headers, json.dumps({"message": message}).encode()
+
+
+def _caller_identity(access_key: str, account: str) -> tuple[int, dict[str, str], bytes]:
+    body = (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        "<GetCallerIdentityResult>"
+        f"<Arn>arn:aws:iam::{account}:user/{access_key}</Arn>"
+        f"<UserId>{access_key}</UserId><Account>{account}</Account>"
+        "</GetCallerIdentityResult>"
+        "<ResponseMetadata><RequestId>fake-request</RequestId></ResponseMetadata>"
+        "</GetCallerIdentityResponse>"
+    )
+    return 200, {"Content-Type": "text/xml"}, body.encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeBedrockServer
+    protocol_version = "HTTP/1.1"
+
+    def _respond(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, headers, payload = self.fake.handle(
+            self.command, self.path, self.headers.get("Authorization", ""), body
+        )
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("x-amzn-RequestId", "fake-request")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = _respond
+    do_POST = _respond
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests and demos read counts, not access logs."""
