@@ -121,6 +121,7 @@ class DiscoveryCache:
         self.disk = DiskStore(self.cache_dir, self.clock, self.logger, durable=durable)
         self.flights = FlightTable()
         self.async_flights = AsyncFlightTable()
+        self._lock_holders: dict[str, int] = {}
         # Bound once: the decorator's hit path reads these directly.
         self._memory_data = self.memory.data
         self._monotonic = self.clock.monotonic
@@ -362,17 +363,35 @@ class DiscoveryCache:
         Yields whether the lock is held. Waits at most ``lock_timeout`` seconds:
         a live but stuck holder cannot block others forever, and a dead holder's
         ``flock`` is released by the kernel at once. If the lock cannot be taken
-        at all (read-only folder), the caller just computes.
+        at all (read-only folder), the caller just computes. Re-entrant for the
+        thread (or task) that holds it.
         """
-        lock = self._lock_file(key)
-        held = self._try_lock(lock, self.lock_timeout)
-        if held is False:
-            self._lock_timed_out(key)
+        with self._held(key, threading.get_ident()) as reentered:
+            if reentered:
+                yield True
+                return
+            lock = self._lock_file(key)
+            held = self._try_lock(lock, self.lock_timeout)
+            if held is False:
+                self._lock_timed_out(key)
+            try:
+                yield bool(held)
+            finally:
+                if held:
+                    lock.release()
+
+    @contextmanager
+    def _held(self, key: str, holder: int) -> Iterator[bool]:
+        """Record ``holder`` as owning ``key``'s lock; True if it already did."""
+        if self._lock_holders.get(key) == holder:
+            yield True
+            return
+        self._lock_holders[key] = holder
         try:
-            yield bool(held)
+            yield False
         finally:
-            if held:
-                lock.release()
+            if self._lock_holders.get(key) == holder:
+                del self._lock_holders[key]
 
     @asynccontextmanager
     async def process_lock_async(self, key: str) -> AsyncIterator[bool]:
@@ -380,17 +399,21 @@ class DiscoveryCache:
         import asyncio
         import time
 
-        lock = self._lock_file(key)
-        deadline = time.monotonic() + self.lock_timeout
-        while (held := self._try_lock(lock, 0)) is False and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        if held is False:
-            self._lock_timed_out(key)
-        try:
-            yield bool(held)
-        finally:
-            if held:
-                lock.release()
+        with self._held(key, id(asyncio.current_task())) as reentered:
+            if reentered:
+                yield True
+                return
+            lock = self._lock_file(key)
+            deadline = time.monotonic() + self.lock_timeout
+            while (held := self._try_lock(lock, 0)) is False and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            if held is False:
+                self._lock_timed_out(key)
+            try:
+                yield bool(held)
+            finally:
+                if held:
+                    lock.release()
 
 
 _default_lock = threading.Lock()

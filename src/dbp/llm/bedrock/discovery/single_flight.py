@@ -78,10 +78,17 @@ class AsyncFlightTable:
         import asyncio
 
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
         future = self._flights.get(key)
-        if future is not None and not future.done() and future.get_loop() is loop:
+        if (
+            future is not None
+            and not future.done()
+            and future.get_loop() is loop
+            and future.leader is not task  # a task awaiting itself would deadlock
+        ):
             return future, False
         future = loop.create_future()
+        future.leader = task
         self._flights[key] = future
         return future, True
 
