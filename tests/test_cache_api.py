@@ -6,10 +6,9 @@ import datetime as dt
 
 import pytest
 
+from conftest import cache_files
 from dbp.llm.bedrock.discovery import DiscoveryCache
 from dbp.llm.bedrock.discovery.cache import DiscoveryCache as DiscoveryCacheFromSeedPath
-
-from conftest import cache_files
 
 
 def test_seed_import_path_and_constants():

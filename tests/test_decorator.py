@@ -14,14 +14,13 @@ import textwrap
 
 import pytest
 
+from conftest import cache_files
 from dbp.llm.bedrock.discovery import (
     CacheInfo,
     DiscoveryCache,
     default_cache,
     discovery_cached,
 )
-
-from conftest import cache_files
 
 
 class Upstream:
@@ -442,7 +441,11 @@ def test_cache_clear_removes_entries_written_by_other_processes(tmp_path, monkey
     )
     # Another process (same DBP_CACHE_DIR, inherited) fills the default cache.
     subprocess.run(
-        [sys.executable, "-c", "import clear_mod\nfor r in 'pq': clear_mod.fetch(r); clear_mod.other(r)"],
+        [
+            sys.executable,
+            "-c",
+            "import clear_mod\nfor r in 'pq': clear_mod.fetch(r); clear_mod.other(r)",
+        ],
         check=True,
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(tmp_path)},
@@ -484,7 +487,6 @@ def test_none_result_is_cached(cache):
     @discovery_cached(key="none:<x>", cache=cache)
     def f(x):
         upstream(x)
-        return None
 
     assert f(1) is None
     assert f(1) is None

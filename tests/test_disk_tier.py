@@ -12,10 +12,9 @@ import sys
 import orjson
 import pytest
 
+from conftest import cache_files
 from dbp.llm.bedrock.discovery import DiscoveryCache
 from dbp.llm.bedrock.discovery.disk_store import FORMAT_VERSION, TEMP_SUFFIX
-
-from conftest import cache_files
 
 DAY = 86400
 

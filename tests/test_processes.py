@@ -48,8 +48,7 @@ def test_concurrent_writers_never_expose_a_torn_value(cache_dir, tmp_path):
     writer.write_text(WRITER)
     reader.write_text(READER)
     writers = [
-        subprocess.Popen([sys.executable, str(writer), str(cache_dir), tag, "300"])
-        for tag in "ab"
+        subprocess.Popen([sys.executable, str(writer), str(cache_dir), tag, "300"]) for tag in "ab"
     ]
     out = subprocess.run(
         [sys.executable, str(reader), str(cache_dir), "600"], capture_output=True, text=True
@@ -57,5 +56,7 @@ def test_concurrent_writers_never_expose_a_torn_value(cache_dir, tmp_path):
     for w in writers:
         assert w.wait(60) == 0
     assert out.returncode == 0, out.stderr
-    leftovers = [n for n in os.listdir(DiscoveryCache(base_dir=cache_dir).cache_dir) if n.endswith(".tmp")]
+    leftovers = [
+        n for n in os.listdir(DiscoveryCache(base_dir=cache_dir).cache_dir) if n.endswith(".tmp")
+    ]
     assert leftovers == []

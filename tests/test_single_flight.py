@@ -30,7 +30,7 @@ def run_threads(n, target):
     def work(i):
         try:
             results[i] = target(i)
-        except BaseException as exc:  # noqa: BLE001 - recorded for the assertions
+        except BaseException as exc:
             errors[i] = exc
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]

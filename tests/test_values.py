@@ -20,20 +20,26 @@ scalars = (
     | st.integers(min_value=-(2**63), max_value=2**64 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text()
-    | st.datetimes(timezones=st.just(UTC) | st.sampled_from([dt.timezone(dt.timedelta(hours=5, minutes=30))]))
+    | st.datetimes(
+        timezones=st.just(UTC) | st.sampled_from([dt.timezone(dt.timedelta(hours=5, minutes=30))])
+    )
     | st.datetimes()
     | st.dates()
 )
 values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.tuples(children, children)
-    | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=25,
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=values)
 def test_any_supported_value_round_trips_through_every_tier(cache_dir, clock, value):
     writer = DiscoveryCache(base_dir=cache_dir, clock=clock)

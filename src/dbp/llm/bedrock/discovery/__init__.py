@@ -35,15 +35,15 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "MISS",
     "BedrockModelDiscovery",
     "BedrockProfileDiscovery",
-    "RegionLatencyTracker",
-    "MISS",
     "CacheInfo",
     "CachedFunction",
     "Clock",
     "DiscoveryCache",
     "ManualClock",
+    "RegionLatencyTracker",
     "SystemClock",
     "default_cache",
     "discovery_cached",

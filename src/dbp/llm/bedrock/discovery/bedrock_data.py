@@ -22,7 +22,11 @@ _FOUNDATION_MODEL = ":foundation-model/"
 
 
 def model_id_from_arn(arn: str) -> str | None:
-    """``anthropic.claude-v2:1`` from ``arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2:1``."""
+    """The model id of a foundation-model ARN.
+
+    ``arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2:1`` gives
+    ``anthropic.claude-v2:1``; any other ARN gives ``None``.
+    """
     _, sep, model_id = arn.partition(_FOUNDATION_MODEL)
     return model_id if sep and model_id else None
 
@@ -37,7 +41,11 @@ def _model_arns(profile: Mapping[str, Any]) -> Iterable[str]:
     models = profile.get("models")
     if not isinstance(models, list):
         return ()
-    return (m["modelArn"] for m in models if isinstance(m, Mapping) and isinstance(m.get("modelArn"), str))
+    return (
+        m["modelArn"]
+        for m in models
+        if isinstance(m, Mapping) and isinstance(m.get("modelArn"), str)
+    )
 
 
 def profile_model_ids(profile: Mapping[str, Any]) -> list[str]:

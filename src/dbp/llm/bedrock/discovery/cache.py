@@ -109,7 +109,9 @@ class DiscoveryCache:
         )
         self.max_memory_entries = check_max_entries(max_memory_entries)
         if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, (int, float)):
-            raise TypeError(f"lock_timeout must be a number of seconds, not {type(lock_timeout).__name__}")
+            raise TypeError(
+                f"lock_timeout must be a number of seconds, not {type(lock_timeout).__name__}"
+            )
         if lock_timeout < 0:
             raise ValueError(f"lock_timeout must be >= 0, got {lock_timeout!r}")
         self.lock_timeout = float(lock_timeout)

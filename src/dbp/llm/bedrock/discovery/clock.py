@@ -12,7 +12,7 @@ import threading
 import time as _time
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "SYSTEM_CLOCK"]
+__all__ = ["SYSTEM_CLOCK", "Clock", "ManualClock", "SystemClock"]
 
 
 class Clock(Protocol):

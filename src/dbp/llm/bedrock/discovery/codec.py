@@ -35,7 +35,7 @@ _TUPLE = "tuple"
 class _Scan:
     """Collects typed paths while validating a value; one instance per ``encode``."""
 
-    __slots__ = ("datetimes", "dates", "key", "tuples")
+    __slots__ = ("dates", "datetimes", "key", "tuples")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -90,7 +90,7 @@ def _where(path: Path) -> str:
 
 
 def encode(key: str, value: Any) -> tuple[bytes, TypePaths]:
-    """Serialize ``value`` for ``key``; raise ``TypeError``/``ValueError`` if it can't round-trip."""
+    """Serialize ``value`` for ``key``; ``TypeError``/``ValueError`` if it can't round-trip."""
     import orjson
 
     scan = _Scan(key)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
 import wrapt
 
@@ -37,14 +37,41 @@ from .ttl import TTLArg, ttl_seconds
 
 __all__ = ["DEFAULT_MAX_STALE_SECONDS", "discovery_cached"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-CacheSpec = Union[DiscoveryCache, Callable[..., DiscoveryCache], None]
-ErrorSpec = Union[
-    bool,
-    type[BaseException],
-    tuple[type[BaseException], ...],
-    Callable[[BaseException], bool],
-]
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+if TYPE_CHECKING:
+    _FunctionWrapper = wrapt.FunctionWrapper[..., Any]
+    _BoundFunctionWrapper = wrapt.BoundFunctionWrapper[..., Any]
+else:
+    _FunctionWrapper = wrapt.FunctionWrapper
+    _BoundFunctionWrapper = wrapt.BoundFunctionWrapper
+
+
+class BoundCachedCallable(Protocol[R_co]):
+    """Static type of a cached method accessed through an instance or class."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> R_co: ...
+    def cache_info(self) -> CacheInfo: ...
+    def cache_clear(self) -> int: ...
+    def cache_key(self, *args: Any, **kwargs: Any) -> str: ...
+    def invalidate(self, *args: Any, **kwargs: Any) -> int: ...
+
+
+class CachedCallable(Protocol, Generic[P, R_co]):
+    """Static type of what ``@discovery_cached`` returns: the function plus its cache API."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+    def __get__(self, instance: object, owner: type | None = None) -> BoundCachedCallable[R_co]: ...
+    def cache_info(self) -> CacheInfo: ...
+    def cache_clear(self) -> int: ...
+    def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str: ...
+    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> int: ...
+CacheSpec = DiscoveryCache | Callable[..., DiscoveryCache] | None
+ErrorSpec = (
+    bool | type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool]
+)
 
 #: How long past expiry a value may be served on error when ``max_stale`` is not given.
 DEFAULT_MAX_STALE_SECONDS = 86_400.0
@@ -75,10 +102,15 @@ class _Core:
         self.owner = derived_key_prefix(raw)
         self.signature = signature_source(raw)
         self.key_source, self.key_namespace = key_expression(key, raw, self.signature)
-        self.key = self.signature.define(
-            "cache_key", f"    return {self.key_source}", dict(self.key_namespace)
+        self.key = cast(
+            "Callable[..., str]",
+            self.signature.define(
+                "cache_key", f"    return {self.key_source}", dict(self.key_namespace)
+            ),
         )
-        self.memory_ttl = None if memory_ttl is None else ttl_seconds(memory_ttl, "memory_ttl", default=0)
+        self.memory_ttl = (
+            None if memory_ttl is None else ttl_seconds(memory_ttl, "memory_ttl", default=0)
+        )
         self.disk_ttl = None if disk_ttl is None else ttl_seconds(disk_ttl, "disk_ttl", default=0)
         if cache is not None and not isinstance(cache, DiscoveryCache) and not callable(cache):
             raise TypeError(
@@ -191,12 +223,14 @@ class _Core:
             return slot[0]
         return self.miss(cache, key, args, kwargs)
 
-    def miss(self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def miss(
+        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         flight, leader = cache.flights.join(key)
         if not leader:
-            value = flight.result()
+            shared = flight.result()
             next(self.stats.shared_hits)
-            return value
+            return shared
         value: Any = None
         error: BaseException | None = None
         try:
@@ -208,7 +242,9 @@ class _Core:
         finally:
             cache.flights.finish(key, flight, value, error)
 
-    def fill(self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def fill(
+        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         memory_ttl, disk_ttl = self.ttls(cache)
         value = self.found(cache, key, memory_ttl)
         if value is not MISS:
@@ -324,8 +360,10 @@ def _stale_predicate(spec: ErrorSpec) -> Callable[[BaseException], bool] | None:
         return lambda error: isinstance(error, Exception)
     if isinstance(spec, type) and issubclass(spec, BaseException):
         return lambda error: isinstance(error, spec)
-    if isinstance(spec, tuple) and spec and all(
-        isinstance(e, type) and issubclass(e, BaseException) for e in spec
+    if (
+        isinstance(spec, tuple)
+        and spec
+        and all(isinstance(e, type) and issubclass(e, BaseException) for e in spec)
     ):
         return lambda error: isinstance(error, spec)
     if callable(spec) and not isinstance(spec, type):
@@ -340,7 +378,7 @@ def _full_args(instance: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
     return args if instance is None else (instance, *args)
 
 
-class _BoundCachedFunction(wrapt.BoundFunctionWrapper):  # type: ignore[misc]
+class _BoundCachedFunction(_BoundFunctionWrapper):
     """A cached method bound to an instance (or a classmethod bound to its class)."""
 
     def _bound_instance(self) -> Any:
@@ -372,18 +410,19 @@ class _BoundCachedFunction(wrapt.BoundFunctionWrapper):  # type: ignore[misc]
         return self._core.invalidate(instance, _full_args(instance, args), kwargs)
 
 
-class CachedFunction(wrapt.FunctionWrapper):  # type: ignore[misc]
+class CachedFunction(_FunctionWrapper):
     """What ``@discovery_cached`` returns: the function plus ``cache_*`` methods."""
 
     __bound_function_wrapper__ = _BoundCachedFunction
 
     def __init__(self, wrapped: Callable[..., Any], core: _Core) -> None:
-        if core.is_async:
-            async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-                return await core.acall(instance, _full_args(instance, args), kwargs)
-        else:
-            def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-                return core.call(instance, _full_args(instance, args), kwargs)
+        # The bound path (methods, classmethods, staticmethods): wrapt has
+        # already split off the instance; the key and the call want it back.
+        def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            full = _full_args(instance, args)
+            if core.is_async:
+                return core.acall(instance, full, kwargs)  # a coroutine, awaited by the caller
+            return core.call(instance, full, kwargs)
 
         super().__init__(wrapped, wrapper)
         self._self_core = core
@@ -480,7 +519,7 @@ def discovery_cached(
     cache: CacheSpec = None,
     serve_stale_on_error: ErrorSpec = False,
     max_stale: TTLArg = None,
-) -> Callable[[F], F]:
+) -> Callable[[Callable[P, R]], CachedCallable[P, R]]:
     """
     [Intent]
     Cache a discovery function's result in memory and on disk, keyed by a
@@ -514,11 +553,12 @@ def discovery_cached(
     ``invalidate(...)``.
     """
 
-    def decorate(func: F) -> F:
+    def decorate(func: Callable[P, R]) -> CachedCallable[P, R]:
         core = _Core(func, key, memory_ttl, disk_ttl, cache, serve_stale_on_error, max_stale)
-        if core.is_async:
-            return CachedFunction(func, core)  # type: ignore[return-value]
-        cls = type("CachedFunction", (CachedFunction,), {"__call__": _fast_call(core)})
-        return cls(func, core)  # type: ignore[no-any-return]
+        cls: type[CachedFunction] = CachedFunction
+        if not core.is_async:
+            fast = {"__call__": _fast_call(core)}
+            cls = cast("type[CachedFunction]", type("CachedFunction", (CachedFunction,), fast))
+        return cast("CachedCallable[P, R]", cls(func, core))
 
     return decorate

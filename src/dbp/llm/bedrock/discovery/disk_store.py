@@ -20,6 +20,7 @@ server and without ever serving a torn, foreign or executable record.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -78,7 +79,9 @@ class _Corrupt(Exception):
 
 def file_name(key: str) -> str:
     """The file name for ``key``: a fixed-length hash, so any key is a safe name."""
-    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest() + SUFFIX
+    return (
+        hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest() + SUFFIX
+    )
 
 
 def _parse_header(line: bytes | memoryview) -> dict[str, Any]:
@@ -395,10 +398,8 @@ def _read_file(path: str) -> bytes:
 
 
 def _unlink_quietly(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def _temp_pid(name: str) -> int:

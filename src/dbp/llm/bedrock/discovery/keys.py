@@ -71,7 +71,7 @@ def stable_text(value: Any) -> str:
         return repr(value)
     if isinstance(value, type):
         return f"{value.__module__}.{value.__qualname__}"
-    if type(value).__repr__ is not object.__repr__:
+    if getattr(type(value), "__repr__", None) is not object.__repr__:
         return repr(value)
     raise UnstableKeyError(
         f"cannot derive a stable cache key from a {type(value).__qualname__} argument "
@@ -114,7 +114,7 @@ class SignatureSource:
         namespace.update(self.defaults)
         lead = "__dbp_self, " if name == "__call__" else ""
         source = f"def {name}({lead}{self.params}):\n{body}\n"
-        exec(source, namespace)  # noqa: S102 - identifiers come from the signature
+        exec(source, namespace)
         function: Callable[..., Any] = namespace[name]
         return function
 
@@ -215,7 +215,7 @@ def _renderer(params: list[str]) -> Callable[[tuple[Any, ...]], str]:
     """Render bound arguments as ``name=value`` pairs, stable across processes."""
 
     def render(values: tuple[Any, ...]) -> str:
-        return ",".join(f"{n}={stable_text(v)}" for n, v in zip(params, values))
+        return ",".join(f"{n}={stable_text(v)}" for n, v in zip(params, values, strict=False))
 
     return render
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -54,10 +55,8 @@ class MemoryStore:
 
     def touch(self, key: str) -> None:
         """Mark ``key`` most recently used (it may have been evicted meanwhile)."""
-        try:
+        with contextlib.suppress(KeyError):
             self.data.move_to_end(key)
-        except KeyError:
-            pass
 
     def set(self, key: str, entry: Entry) -> None:
         """Store ``entry``, evicting the least recently used beyond the bound."""

@@ -72,6 +72,7 @@ class AsyncFlightTable:
 
     def __init__(self) -> None:
         self._flights: dict[str, Any] = {}  # key -> asyncio.Future
+        self._leaders: dict[str, Any] = {}  # key -> the task computing it
 
     def join(self, key: str) -> tuple[Any, bool]:
         """The future for ``key`` on the running loop and whether the caller leads it."""
@@ -84,12 +85,12 @@ class AsyncFlightTable:
             future is not None
             and not future.done()
             and future.get_loop() is loop
-            and future.leader is not task  # a task awaiting itself would deadlock
+            and self._leaders.get(key) is not task  # a task awaiting itself would deadlock
         ):
             return future, False
         future = loop.create_future()
-        future.leader = task
         self._flights[key] = future
+        self._leaders[key] = task
         return future, True
 
     def finish(self, key: str, future: Any, value: Any, error: BaseException | None) -> None:
@@ -98,6 +99,7 @@ class AsyncFlightTable:
 
         if self._flights.get(key) is future:
             del self._flights[key]
+            self._leaders.pop(key, None)
         if future.done():
             return
         if isinstance(error, asyncio.CancelledError):

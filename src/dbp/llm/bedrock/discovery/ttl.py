@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from typing import Union
 
 __all__ = ["TTLArg", "check_max_entries", "ttl_seconds"]
 
-TTLArg = Union[int, float, _dt.timedelta, None]
+TTLArg = int | float | _dt.timedelta | None
 
 SECONDS_PER_DAY = 86_400.0
 
