@@ -218,6 +218,14 @@ class BedrockModelDiscovery(DiscoveryBase):
         ]
         return self.latency.order(offering)
 
+    def clear_cache(self) -> int:
+        """Remove the model lists this class stored (any region, any process).
+
+        Other entries (profiles, latency, other functions' data) are kept.
+        """
+        removed: int = self._cached_models.cache_clear()
+        return removed
+
     # -- cache plumbing -----------------------------------------------------------------
     def _region_models(self, region: str, refresh: bool) -> list[Model]:
         self.remembered_unavailable(region, "ListFoundationModels", refresh)

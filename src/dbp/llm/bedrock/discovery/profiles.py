@@ -197,6 +197,11 @@ class BedrockProfileDiscovery(DiscoveryBase):
             on_error=on_error,
         )
 
+    def clear_cache(self) -> int:
+        """Remove the profile listings this class stored (every region and account)."""
+        removed: int = self._cached_system.cache_clear() + self._cached_application.cache_clear()
+        return removed
+
     # -- cache plumbing -----------------------------------------------------------------
     def _region_profiles(
         self, region: str, profile_type: str | None, refresh: bool

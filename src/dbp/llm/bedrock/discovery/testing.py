@@ -288,7 +288,10 @@ class FakeBedrockServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-bedrock", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # quick stop()
+            name="fake-bedrock",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -312,7 +315,7 @@ class FakeBedrockServer:
 
     def deny(self, region: str, times: int | None = None) -> None:
         """Answer requests for ``region`` with 403 ``AccessDeniedException``."""
-        message = "You don't have access to the model with the specified model ID."
+        message = "User is not authorized to perform this bedrock action in this region."
         self._set_fault(region, 403, "AccessDeniedException", message, times)
 
     def fail(self, region: str, status: int, code: str, times: int | None = None) -> None:
