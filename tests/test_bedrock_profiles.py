@@ -62,7 +62,7 @@ def test_profiles_routing_a_model_and_the_regions_they_route_to(make_profiles):
     nova = discovery.get_profile("global.amazon.nova-pro-v1:0", "eu-west-1")
     assert nova is not None and len(discovery.profile_regions(nova, "eu-west-1")) == 8  # > 5
     assert discovery.get_profile("us.nothing", "us-east-1") is None
-    with pytest.raises(LookupError, match="us.nothing"):
+    with pytest.raises(LookupError, match=r"us\.nothing"):
         discovery.profile_regions("us.nothing", "us-east-1")
 
 

@@ -128,6 +128,13 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help="caller's AWS account id (skips STS GetCallerIdentity)",
     )
     group.add_argument(
+        "--max-attempts",
+        type=int,
+        default=default,
+        metavar="N",
+        help="tries per call when throttled (default 4; 1 = no retry)",
+    )
+    group.add_argument(
         "--refresh",
         action="store_true",
         default=flag,
@@ -243,7 +250,7 @@ class Context:
 
     def session(self) -> Any:
         if self._session is None:
-            import boto3  # noqa: PLC0415 - lazy: boto3 only when needed
+            import boto3
 
             self._session = boto3.Session(profile_name=self.args.profile)
         return self._session
@@ -255,7 +262,13 @@ class Context:
         return str(region)
 
     def options(self) -> dict[str, Any]:
+        from .errors import RetryPolicy
+
+        attempts = self.args.max_attempts
+        if attempts is not None and attempts < 1:
+            raise CliError("--max-attempts must be at least 1")
         return {
+            "retry": RetryPolicy() if attempts is None else RetryPolicy(attempts=attempts),
             "endpoint_url": self.args.endpoint_url,
             "cache": self.cache,
             "use_cache": not self.args.no_cache,
@@ -263,14 +276,14 @@ class Context:
         }
 
     def models(self) -> Any:
-        from .models import BedrockModelDiscovery  # noqa: PLC0415 - lazy: boto3 only when needed
+        from .models import BedrockModelDiscovery
 
         discovery = BedrockModelDiscovery(self.session(), **self.options())
         self.discoveries.append(discovery)
         return discovery
 
     def profiles(self) -> Any:
-        from .profiles import BedrockProfileDiscovery  # noqa: PLC0415
+        from .profiles import BedrockProfileDiscovery
 
         discovery = BedrockProfileDiscovery(
             self.session(), account_id=self.args.account_id, **self.options()
@@ -292,7 +305,7 @@ class Context:
 
 # -- AWS commands ----------------------------------------------------------------------------
 def cmd_models(ctx: Context) -> None:
-    from .models import inference_access  # noqa: PLC0415 - lazy: boto3 only when needed
+    from .models import inference_access
 
     args = ctx.args
     models = ctx.models().list_models(
@@ -323,7 +336,7 @@ def cmd_models(ctx: Context) -> None:
 
 
 def cmd_profiles(ctx: Context) -> None:
-    from .bedrock_data import profile_model_ids, profile_regions  # noqa: PLC0415
+    from .bedrock_data import profile_model_ids, profile_regions
 
     args = ctx.args
     profiles = ctx.profiles().list_profiles(
@@ -346,7 +359,7 @@ def cmd_profiles(ctx: Context) -> None:
 
 
 def cmd_regions(ctx: Context) -> None:
-    from .models import inference_access  # noqa: PLC0415 - lazy: boto3 only when needed
+    from .models import inference_access
 
     args = ctx.args
     if args.max_workers < 1:

@@ -91,13 +91,13 @@ class BedrockClients:
 
     def _session_locked(self) -> Any:
         if self._session is None:
-            import boto3  # noqa: PLC0415 - lazy: boto3 only when needed
+            import boto3
 
             self._session = boto3.Session(profile_name=self.profile_name)
         return self._session
 
     def _client_config(self) -> Any:
-        from botocore.config import Config  # noqa: PLC0415 - lazy: boto3 only when needed
+        from botocore.config import Config
 
         base = Config(retries={"total_max_attempts": 1}, user_agent_extra="dbp-discovery")
         return base.merge(self._config) if self._config is not None else base
@@ -131,7 +131,7 @@ class BedrockClients:
         """Regions where botocore knows a ``bedrock`` endpoint (no network call)."""
         session = self.session()
         if session is None:
-            import boto3  # noqa: PLC0415 - lazy: boto3 only when needed
+            import boto3
 
             session = boto3.Session()
         regions: list[str] = session.get_available_regions("bedrock")

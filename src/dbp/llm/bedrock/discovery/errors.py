@@ -91,7 +91,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, BedrockDiscoveryError):
         return exc.code == "ConnectionError"
     try:
-        from botocore.exceptions import ConnectionError as BotoConnectionError  # noqa: PLC0415
+        from botocore.exceptions import ConnectionError as BotoConnectionError
     except ImportError:  # pragma: no cover - botocore is installed with the extra
         return False
     return isinstance(exc, BotoConnectionError)
