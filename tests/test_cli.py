@@ -233,3 +233,19 @@ def test_console_script_is_installed():
         pytest.skip("console script not installed in this environment")
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "dbp-discovery" in result.stdout
+
+
+def test_the_multi_region_example_runs_offline_and_warm_runs_make_no_calls(tmp_path, aws_env):
+    example = Path(__file__).resolve().parent.parent / "examples" / "multi_region.py"
+    result = subprocess.run(
+        [sys.executable, str(example), "--cache-dir", str(tmp_path / "example-cache")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "STAND-IN" in result.stdout
+    lines = {line.split("  ")[0]: line for line in result.stdout.splitlines()}
+    assert "9 API call(s)" in lines["1. cold (empty cache)"]
+    assert "0 API call(s)" in lines["2. warm (memory)"]
+    assert "0 API call(s)" in lines["3. warm (disk, new cache)"]
