@@ -469,7 +469,7 @@ def cmd_cache_info(ctx: Context) -> None:
             f"memory {_duration(cache.memory_ttl_seconds)}, "
             f"disk {_duration(cache.disk_ttl_seconds)}",
         ),
-        ("hits", "not recorded across processes (see cache_info() in Python, or -v)"),
+        ("hits", "not recorded across processes (-v on a command shows its API calls)"),
     ]
     width = max(len(name) for name, _ in lines)
     for name, value in lines:
