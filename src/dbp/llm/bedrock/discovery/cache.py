@@ -6,6 +6,7 @@ the decorator, the Bedrock helpers and the CLI all go through this class.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -18,6 +19,7 @@ from .bedrock_data import profile_routes_model
 from .clock import SYSTEM_CLOCK, Clock
 from .disk_store import FORMAT_VERSION, DiskStore, EntryFile, file_name, make_private_dirs
 from .entry import Entry
+from .info import count_value
 from .locations import default_base_dir
 from .memory_store import MemoryStore
 from .sentinel import MISS, Miss
@@ -127,9 +129,8 @@ class DiscoveryCache:
         # Bound once: the decorator's hit path reads these directly.
         self._memory_data = self.memory.data
         self._monotonic = self.clock.monotonic
-        self._stats_lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
+        self._hits = itertools.count()  # next() is atomic: no lock on the read path
+        self._misses = itertools.count()
 
     def __repr__(self) -> str:
         return (
@@ -137,6 +138,16 @@ class DiscoveryCache:
             f"memory_ttl_seconds={self.memory_ttl_seconds:g}, "
             f"disk_ttl_days={self.disk_ttl_days:g}, max_memory_entries={self.max_memory_entries})"
         )
+
+    @property
+    def hits(self) -> int:
+        """``get()`` calls answered from either tier, in this process."""
+        return count_value(self._hits)
+
+    @property
+    def misses(self) -> int:
+        """``get()`` calls that found nothing fresh, in this process."""
+        return count_value(self._misses)
 
     @property
     def disk_ttl_days(self) -> float:
@@ -157,12 +168,11 @@ class DiscoveryCache:
         lifetime)``; the disk file is left untouched.
         """
         value = self.lookup(check_key(key), self.memory_ttl_seconds)
-        with self._stats_lock:
-            if value is MISS:
-                self.misses += 1
-            else:
-                self.hits += 1
-        return default if value is MISS else value[0]
+        if value is MISS:
+            next(self._misses)
+            return default
+        next(self._hits)
+        return value[0]
 
     def set(
         self,
@@ -270,8 +280,10 @@ class DiscoveryCache:
         if entry is MISS:
             return MISS
         if memory_ttl > 0:
-            now = self.clock.time()
-            self.memory.set(key, entry._replace(expires=min(entry.expires, now + memory_ttl)))
+            expires = min(entry.expires, self.clock.time() + memory_ttl)
+            self.memory.set(
+                key, Entry(entry.value, entry.created, expires, entry.stale_until, entry.owner)
+            )
         return entry.value, "disk"
 
     def lookup_stale(self, key: str, max_stale: float) -> Entry | Miss:

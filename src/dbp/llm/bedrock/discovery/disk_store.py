@@ -51,14 +51,8 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
 _HEADER_PEEK = 4096
-_HEADER_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
-    ("key", str),
-    ("created", (int, float)),
-    ("expires", (int, float)),
-    ("stale_until", (int, float)),
-    ("n", int),
-    ("types", dict),
-)
+_PATH_MEMO_SIZE = 4096
+_READ_CHUNK = 1 << 17  # one read() for typical entries; no fstat needed
 
 
 class EntryFile(NamedTuple):
@@ -84,36 +78,59 @@ def file_name(key: str) -> str:
     )
 
 
-def _parse_header(line: bytes | memoryview) -> dict[str, Any]:
+class Header(NamedTuple):
+    """A validated header line."""
+
+    key: str
+    owner: str | None
+    created: float
+    expires: float
+    stale_until: float
+    body_length: int
+    types: dict[str, Any]
+
+
+_NUMBER = (int, float)
+
+
+def _parse_header(line: bytes | memoryview) -> Header:
+    """Parse and type-check a header line; anything unexpected is ``_Corrupt``."""
     import orjson
 
     try:
         header = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise _Corrupt(f"header is not JSON: {exc}") from None
-    if not isinstance(header, dict):
+    if type(header) is not dict:
         raise _Corrupt("header is not an object")
     version = header.get("v")
     if version != FORMAT_VERSION or type(version) is not int:
         raise _Corrupt(f"format version {version!r}, expected {FORMAT_VERSION}")
-    for name, kind in _HEADER_FIELDS:
-        value = header.get(name)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise _Corrupt(f"header field {name!r} is {type(value).__name__}")
-    owner = header.get("owner")
-    if owner is not None and not isinstance(owner, str):
-        raise _Corrupt("header field 'owner' is not a string")
-    if header["n"] < 0 or not header["created"] <= header["expires"] <= header["stale_until"]:
+    get = header.get
+    key, owner, created, expires, stale_until, length, types = (
+        get("key"),
+        get("owner"),
+        get("created"),
+        get("expires"),
+        get("stale_until"),
+        get("n"),
+        get("types"),
+    )
+    if (
+        type(key) is not str
+        or (owner is not None and type(owner) is not str)
+        or type(created) not in _NUMBER
+        or type(expires) not in _NUMBER
+        or type(stale_until) not in _NUMBER
+        or type(length) is not int
+        or type(types) is not dict
+    ):
+        raise _Corrupt("a header field has the wrong type")
+    if length < 0 or not created <= expires <= stale_until:
         raise _Corrupt("header times or length are inconsistent")
-    for name, paths in header["types"].items():
-        if name not in ("datetime", "date", "tuple") or not isinstance(paths, list):
-            raise _Corrupt(f"header types entry {name!r} is invalid")
-        for path in paths:
-            if not isinstance(path, list) or not all(
-                isinstance(p, str) or (type(p) is int and p >= 0) for p in path
-            ):
-                raise _Corrupt(f"header types path {path!r} is invalid")
-    return header
+    # The typed paths are not checked one by one here (that would cost more than
+    # the read); a malformed path fails in ``codec.restore`` and is a miss too.
+    return Header(key, owner, float(created), float(expires), float(stale_until), length, types)
 
 
 class DiskStore:
@@ -132,10 +149,17 @@ class DiskStore:
         self._clock = clock
         self._logger = logger
         self.faults = FaultLog(logger)
+        self._paths: dict[str, str] = {}  # key -> file path, saves hashing on every read
 
     # -- paths -------------------------------------------------------------
     def path_for(self, key: str) -> str:
-        return os.path.join(self.directory, file_name(key))
+        path = self._paths.get(key)
+        if path is None:
+            path = os.path.join(self.directory, file_name(key))
+            if len(self._paths) >= _PATH_MEMO_SIZE:
+                self._paths.clear()
+            self._paths[key] = path
+        return path
 
     def ensure_directory(self) -> None:
         make_private_dirs(self.directory)
@@ -143,19 +167,21 @@ class DiskStore:
     # -- reading -----------------------------------------------------------
     def get(self, key: str) -> Entry | Miss:
         """The fresh entry for ``key``, or ``MISS``."""
-        entry = self._load(key)
-        if entry is MISS or entry.expires <= self._clock.time():
+        now = self._clock.time()
+        entry = self._load(key, now)
+        if entry is MISS or entry.expires <= now:
             return MISS
         return entry
 
     def get_stale(self, key: str) -> Entry | Miss:
         """The entry for ``key`` while within its stale window (fresh or expired)."""
-        entry = self._load(key)
-        if entry is MISS or entry.stale_until <= self._clock.time():
+        now = self._clock.time()
+        entry = self._load(key, now)
+        if entry is MISS or entry.stale_until <= now:
             return MISS
         return entry
 
-    def _load(self, key: str) -> Entry | Miss:
+    def _load(self, key: str, now: float) -> Entry | Miss:
         path = self.path_for(key)
         try:
             data = _read_file(path)
@@ -165,35 +191,29 @@ class DiskStore:
             self.faults.report("read cache file", path, exc, "treating it as a miss")
             return MISS
         try:
-            return self._decode(key, data)
+            return self._decode(key, data, now)
         except _Corrupt as exc:
             self._logger.debug("dbp cache: ignoring %s for key %r: %s", path, key, exc)
             return MISS
 
-    def _decode(self, key: str, data: bytes) -> Entry:
+    def _decode(self, key: str, data: bytes, now: float) -> Entry:
         newline = data.find(b"\n")
         if newline < 0:
             raise _Corrupt("no header line")
         view = memoryview(data)
         header = _parse_header(view[:newline])
-        if header["key"] != key:
-            raise _Corrupt(f"file holds key {header['key']!r}")
+        if header.key != key:
+            raise _Corrupt(f"file holds key {header.key!r}")
         body = view[newline + 1 :]
-        if len(body) != header["n"]:
-            raise _Corrupt(f"body is {len(body)} bytes, header says {header['n']}")
-        if header["created"] > self._clock.time() + MAX_CLOCK_SKEW:
+        if len(body) != header.body_length:
+            raise _Corrupt(f"body is {len(body)} bytes, header says {header.body_length}")
+        if header.created > now + MAX_CLOCK_SKEW:
             raise _Corrupt("created in the future (the clock moved back)")
         try:
-            value = codec.decode(body, header["types"])
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            value = codec.decode(body, header.types)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise _Corrupt(f"body does not decode: {exc}") from None
-        return Entry(
-            value,
-            float(header["created"]),
-            float(header["expires"]),
-            float(header["stale_until"]),
-            header.get("owner"),
-        )
+        return Entry(value, header.created, header.expires, header.stale_until, header.owner)
 
     # -- writing -----------------------------------------------------------
     def encode(self, key: str, entry: Entry) -> bytes:
@@ -349,16 +369,16 @@ class DiskStore:
             header = _parse_header(bytes(head[:newline]))
         except _Corrupt:
             return broken._replace(size=size)
-        if size != newline + 1 + header["n"]:
+        if size != newline + 1 + header.body_length:
             return broken._replace(size=size)
         return EntryFile(
             path,
             size,
-            header["key"],
-            header.get("owner"),
-            float(header["created"]),
-            float(header["expires"]),
-            float(header["stale_until"]),
+            header.key,
+            header.owner,
+            header.created,
+            header.expires,
+            header.stale_until,
         )
 
 
@@ -385,11 +405,10 @@ def make_private_dirs(directory: str) -> None:
 def _read_file(path: str) -> bytes:
     fd = os.open(path, _READ_FLAGS)
     try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size + 1)
-        if len(data) <= size:  # short read: keep going until EOF
+        data = os.read(fd, _READ_CHUNK)
+        if len(data) == _READ_CHUNK:  # a big entry: read on until EOF
             parts = [data]
-            while chunk := os.read(fd, 1 << 20):
+            while chunk := os.read(fd, 1 << 22):
                 parts.append(chunk)
             data = b"".join(parts)
         return data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
-__all__ = ["CacheInfo", "Counters"]
+__all__ = ["CacheInfo", "Counters", "count_value"]
 
 
 class CacheInfo(NamedTuple):
@@ -25,7 +25,7 @@ class CacheInfo(NamedTuple):
     stale_hits: int
 
 
-def _value(counter: itertools.count[int]) -> int:
+def count_value(counter: itertools.count[int]) -> int:
     # ``next(count)`` is atomic under the GIL, unlike ``x += 1``; its repr is the
     # only public view of the current value: "count(N)".
     return int(repr(counter)[6:-1])
@@ -48,15 +48,15 @@ class Counters:
 
     def snapshot(self) -> CacheInfo:
         memory, disk, shared = (
-            _value(self.memory_hits),
-            _value(self.disk_hits),
-            _value(self.shared_hits),
+            count_value(self.memory_hits),
+            count_value(self.disk_hits),
+            count_value(self.shared_hits),
         )
         return CacheInfo(
             memory + disk + shared,
-            _value(self.misses),
+            count_value(self.misses),
             memory,
             disk,
             shared,
-            _value(self.stale_hits),
+            count_value(self.stale_hits),
         )
