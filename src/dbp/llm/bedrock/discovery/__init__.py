@@ -17,9 +17,13 @@ from .sentinel import MISS
 # Bedrock helpers import boto3; they are loaded on first access (PEP 562), so
 # ``import dbp.llm.bedrock.discovery`` stays cheap and works without boto3.
 _LAZY = {
+    "BedrockClients": "clients",
+    "BedrockDiscoveryError": "errors",
     "BedrockModelDiscovery": "models",
     "BedrockProfileDiscovery": "profiles",
     "RegionLatencyTracker": "latency",
+    "RegionUnavailableError": "errors",
+    "RetryPolicy": "errors",
 }
 
 
