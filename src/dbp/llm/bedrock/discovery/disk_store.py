@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import logging
 import os
 import time
@@ -73,6 +72,8 @@ class _Corrupt(Exception):
 
 def file_name(key: str) -> str:
     """The file name for ``key``: a fixed-length hash, so any key is a safe name."""
+    import hashlib  # here, not at module level: ~2 ms of start-up for every importer
+
     return (
         hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest() + SUFFIX
     )
