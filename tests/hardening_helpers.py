@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -79,24 +80,14 @@ def record(test: str, **figures: Any) -> None:
 
 
 # -- processes ----------------------------------------------------------------------
-def python(
-    code: str, *args: str, user: int | None = None, timeout: float = 60, **kw: Any
-) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter (optionally as another uid); capture output."""
-    extra: dict[str, Any] = {}
-    if user is not None:
-        extra = {"user": user, "group": user, "extra_groups": []}
-        env = dict(os.environ)
-        env["HOME"] = "/nonexistent"
-        extra["env"] = env
+def python(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter; capture its output."""
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
-        **extra,
-        **kw,
     )
 
 
@@ -116,14 +107,85 @@ def world_traversable_dir(prefix: str = "dbp-hardening-") -> Iterator[str]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def nobody_can_run_python(where: str) -> None:
-    """Skip unless a subprocess as uid 65534 can import the package from ``where``."""
-    need_root()
-    probe = python(
-        "import dbp.llm.bedrock.discovery, os; print(os.getuid())", user=NOBODY, cwd=where
-    )
-    if probe.returncode != 0 or probe.stdout.strip() != str(NOBODY):
-        pytest.skip(f"cannot run the package as uid {NOBODY}: {probe.stderr.strip()[-300:]}")
+class AsNobody:
+    """A forked child running ``fn(channel)`` as uid/gid 65534 (``nobody``).
+
+    The interpreter cannot be exec'd as nobody here (it lives under /root, mode
+    0700), so the child is forked from the test process and drops its privileges
+    with ``setresgid``/``setresuid`` before doing anything: from then on every
+    file operation is checked by the kernel against uid 65534, as for a real
+    unprivileged user. ``channel.send(obj)`` passes JSON to the parent;
+    ``channel.wait()`` blocks until the parent calls :meth:`go`.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        need_root()
+        up_r, up_w = os.pipe()
+        down_r, down_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            code = 0
+            try:
+                os.close(up_r)
+                os.close(down_w)
+                os.setgroups([])
+                os.setresgid(NOBODY, NOBODY, NOBODY)
+                os.setresuid(NOBODY, NOBODY, NOBODY)
+                fn(_Channel(up_w, down_r))
+            except BaseException as exc:
+                import traceback
+
+                os.write(up_w, (json.dumps({"error": traceback.format_exc()}) + "\n").encode())
+                code = 1 if not isinstance(exc, SystemExit) else 0
+            finally:
+                os._exit(code)
+        os.close(up_w)
+        os.close(down_r)
+        self.pid = pid
+        self._up = os.fdopen(up_r, "r")
+        self._down = down_w
+
+    def recv(self) -> Any:
+        line = self._up.readline()
+        assert line, "the nobody child exited without answering"
+        obj = json.loads(line)
+        assert not (isinstance(obj, dict) and "error" in obj), obj.get("error")
+        return obj
+
+    def go(self) -> None:
+        os.write(self._down, b"g")
+
+    def join(self) -> int:
+        os.close(self._down)
+        self._up.close()
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+
+class _Channel:
+    def __init__(self, up: int, down: int) -> None:
+        self._up, self._down = up, down
+
+    def send(self, obj: Any) -> None:
+        os.write(self._up, (json.dumps(obj) + "\n").encode())
+
+    def wait(self) -> None:
+        assert os.read(self._down, 1) == b"g"
+
+
+class WarningCounter(logging.Handler):
+    """Collects the cache logger's warnings (for children, where caplog can't look)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        logging.getLogger(LOGGER).addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def matching(self, text: str) -> list[str]:
+        return [m for m in self.messages if text in m]
 
 
 @contextlib.contextmanager
