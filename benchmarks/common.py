@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Config", "Row", "fmt_ns"]
+__all__ = ["Config", "Measured", "Row", "compare", "fmt_ns"]
+
+
+class Measured(float):
+    """A median that remembers its per-round samples, so ratios can be taken round by round."""
+
+    samples: tuple[float, ...]
+
+    def __new__(cls, value: float, samples: tuple[float, ...] = ()) -> Measured:
+        self = super().__new__(cls, value)
+        self.samples = tuple(samples)
+        return self
+
+
+def paired_ratio(ours: float, peer: float) -> float:
+    """Median of the per-round ratios when both sides were timed in the same rounds.
+
+    Rounds alternate the contenders, so a round's two samples are taken moments apart and a
+    slow patch of the machine hits both; the median drops the rounds it hit unevenly. Falls
+    back to the ratio of the two figures.
+    """
+    a, b = getattr(ours, "samples", ()), getattr(peer, "samples", ())
+    if a and len(a) == len(b) and all(y > 0 for y in b):
+        return statistics.median(x / y for x, y in zip(a, b, strict=True))
+    return ours / peer if peer > 0 else float("inf")
 
 
 @dataclass
@@ -63,8 +88,9 @@ def compare(
     notes: str = "",
     extra: dict[str, Any] | None = None,
 ) -> Row:
-    """A timed row: ``ratio = ours / peer``; with ``limit``, PASS when the ratio <= limit."""
-    ratio = ours / peer_value if peer_value > 0 else float("inf")
+    """A timed row: ``ratio = ours / peer`` (round by round when both carry samples); with
+    ``limit``, PASS when the ratio <= limit."""
+    ratio = paired_ratio(ours, peer_value)
     if limit is None:
         status, shown = "info", target or "info"
     else:
@@ -74,9 +100,9 @@ def compare(
         name=name,
         group=name.split(".", 1)[0],
         label=label,
-        ours=round(ours, 1),
+        ours=round(float(ours), 1),
         peer=peer,
-        peer_value=round(peer_value, 1),
+        peer_value=round(float(peer_value), 1),
         ratio=round(ratio, 3),
         target=shown,
         status=status,
