@@ -128,9 +128,18 @@ class AsNobody:
             try:
                 os.close(up_r)
                 os.close(down_w)
-                os.setgroups([])
-                os.setresgid(NOBODY, NOBODY, NOBODY)
-                os.setresuid(NOBODY, NOBODY, NOBODY)
+                try:
+                    os.setgroups([])
+                    os.setresgid(NOBODY, NOBODY, NOBODY)
+                    os.setresuid(NOBODY, NOBODY, NOBODY)
+                except OSError as exc:
+                    os.write(
+                        up_w,
+                        (
+                            json.dumps({"skip": f"cannot become uid {NOBODY}: {exc}"}) + "\n"
+                        ).encode(),
+                    )
+                    os._exit(0)
                 fn(_Channel(up_w, down_r))
             except BaseException as exc:
                 import traceback
@@ -149,6 +158,9 @@ class AsNobody:
         line = self._up.readline()
         assert line, "the nobody child exited without answering"
         obj = json.loads(line)
+        if isinstance(obj, dict) and "skip" in obj:
+            self.join()
+            pytest.skip(obj["skip"])
         assert not (isinstance(obj, dict) and "error" in obj), obj.get("error")
         return obj
 
@@ -193,6 +205,8 @@ def tmpfs(path: str, size: str = "256k") -> Iterator[str]:
     """Mount a tmpfs of ``size`` at ``path`` (created); skip if mounting is not allowed."""
     need_root()
     os.makedirs(path, exist_ok=True)
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: cannot make a real full or read-only file system")
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path],
         capture_output=True,

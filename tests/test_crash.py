@@ -147,4 +147,4 @@ def test_sigkill_mid_write_leaves_no_torn_entry_and_loses_no_acknowledged_write(
         seconds=round(elapsed, 1),
     )
     # The kills must actually land mid-write some of the time, or nothing was tested.
-    assert kills_with_temp_left >= 5, kills_with_temp_left
+    assert kills_with_temp_left >= 3, kills_with_temp_left
