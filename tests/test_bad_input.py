@@ -84,11 +84,6 @@ def test_non_string_keys_are_a_type_error(cache, key):
         cache.set(key, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a key with a lone surrogate ('\\ud800') makes set() raise orjson's "
-    "TypeError 'str is not valid UTF-8' (key not named) instead of a ValueError from check_key",
-)
 def test_key_that_is_not_valid_unicode_is_a_clear_value_error(cache):
     with pytest.raises(ValueError, match="key"):
         cache.set("bad\ud800key", 1)
@@ -274,11 +269,6 @@ def test_planted_symlink_named_like_a_temp_file_is_removed_not_followed(cache, v
     assert not os.path.lexists(link)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a planted <cache_dir>/.locks symlink is followed: lock files are created in "
-    "the folder it points to (make_private_dirs uses os.path.isdir, filelock creates the file)",
-)
 def test_planted_locks_symlink_is_not_followed(cache, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

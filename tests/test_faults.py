@@ -91,12 +91,6 @@ def test_full_disk_keeps_working_in_memory_warns_once_and_recovers(tmp_path, clo
         record("fault_enospc", failed_writes=faults + 1, warnings=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: when writing a new value fails (ENOSPC), the previous file stays, so another "
-    "process or a restart is served the superseded value; DiskStore.set should unlink the old "
-    "file after a failed write (unlinking works on a full disk)",
-)
 def test_a_failed_write_does_not_leave_the_superseded_value_to_others(tmp_path, clock):
     with tmpfs(str(tmp_path / "mnt"), "256k") as mnt:
         cache = DiscoveryCache(base_dir=mnt, clock=clock)
@@ -335,11 +329,6 @@ def test_entry_file_replaced_by_a_directory(cache, make_cache, warnings_log):
     assert not any(action == "write cache file" for action, _ in other.disk.faults.active)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: DiskStore._load never calls faults.recovered('read cache file'), "
-    "so a read fault that clears and comes back is not warned about again",
-)
 def test_a_read_fault_that_recurs_after_recovery_warns_again(cache, make_cache, warnings_log):
     cache.set("k", "v")
     path = cache.file_for("k")

@@ -225,23 +225,12 @@ def test_cache_behaves_like_the_model():
 
 
 # -- found by the model, kept out of it until fixed ------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: set(key, v2, memory_ttl=0) leaves the previous value in the memory tier, "
-    "so get(key) keeps returning the superseded v1; store() must drop the memory entry",
-)
 def test_set_with_memory_ttl_zero_replaces_the_previous_memory_value(cache):
     cache.set("k", "v1")
     cache.set("k", "v2", memory_ttl=0)
     assert cache.get("k") == "v2"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: set(key, v2, disk_ttl=0) leaves the previous value on disk, so once the "
-    "memory copy expires (or after a restart) get(key) returns the superseded v1; "
-    "store() must delete the disk entry",
-)
 def test_set_with_disk_ttl_zero_replaces_the_previous_disk_value(cache, clock, make_cache):
     cache.set("k", "v1", disk_ttl=3600)
     cache.set("k", "v2", memory_ttl=10, disk_ttl=0)

@@ -6,6 +6,7 @@ the decorator, the Bedrock helpers and the CLI all go through this class.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import os
@@ -39,6 +40,11 @@ def check_key(key: object) -> str:
         raise TypeError(f"cache key must be a str, not {type(key).__name__}")
     if not key:
         raise ValueError("cache key must be a non-empty string")
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"cache key {key!r} is not valid Unicode text: {exc.reason}") from None
     return key
 
 
@@ -318,11 +324,15 @@ class DiscoveryCache:
             encoded = self.disk.encode(key, disk_entry)  # validates; raises on bad values
         else:
             codec.encode(key, value)  # same validation, so every tier accepts the same values
+        # A tier that is skipped for this write must not keep serving the old value.
         if memory_ttl > 0:
             self.memory.set(
                 key, Entry(value, now, now + memory_ttl, now + memory_ttl + max_stale, owner)
             )
+        else:
+            self.memory.delete(key)
         if encoded is None:
+            self.disk.delete(key)
             return True
         return self.disk.set(key, disk_entry, encoded)
 
@@ -348,11 +358,14 @@ class DiscoveryCache:
         """Take ``lock`` within ``timeout`` seconds: True, False (busy) or None (unusable)."""
         import filelock
 
+        folder = os.path.dirname(lock.lock_file)
         try:
+            if os.path.islink(folder):  # planted: never create lock files elsewhere
+                raise OSError(errno.ELOOP, "lock folder is a symbolic link", folder)
             try:
                 lock.acquire(timeout=timeout, poll_interval=0.01)
             except FileNotFoundError:
-                make_private_dirs(os.path.dirname(lock.lock_file))
+                make_private_dirs(folder)
                 lock.acquire(timeout=timeout, poll_interval=0.01)
         except filelock.Timeout:
             return False
@@ -361,6 +374,7 @@ class DiscoveryCache:
                 "lock", lock.lock_file, exc, "computing without a cross-process lock"
             )
             return None
+        self.disk.faults.recovered("lock")
         return True
 
     def _lock_timed_out(self, key: str) -> None:

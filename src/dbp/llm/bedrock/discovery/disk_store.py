@@ -99,7 +99,7 @@ def _parse_header(line: bytes | memoryview) -> Header:
     import orjson
 
     try:
-        header = orjson.loads(line)
+        header: Any = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise _Corrupt(f"header is not JSON: {exc}") from None
     if type(header) is not dict:
@@ -107,7 +107,7 @@ def _parse_header(line: bytes | memoryview) -> Header:
     version = header.get("v")
     if version != FORMAT_VERSION or type(version) is not int:
         raise _Corrupt(f"format version {version!r}, expected {FORMAT_VERSION}")
-    get = header.get
+    get: Any = header.get
     key, owner, created, expires, stale_until, length, types = (
         get("key"),
         get("owner"),
@@ -191,6 +191,7 @@ class DiskStore:
         except OSError as exc:
             self.faults.report("read cache file", path, exc, "treating it as a miss")
             return MISS
+        self.faults.recovered("read cache file")
         try:
             return self._decode(key, data, now)
         except _Corrupt as exc:
@@ -250,6 +251,9 @@ class DiskStore:
             self.faults.report(
                 "write cache file", path, exc, "keeping results in memory only until it works"
             )
+            # The file on disk now holds a superseded value: other processes and
+            # later runs must not be served it. (Unlinking works on a full disk.)
+            _unlink_quietly(path)
             return False
         self.faults.recovered("write cache file")
         return True
@@ -287,6 +291,7 @@ class DiskStore:
         except OSError as exc:
             self.faults.report("remove cache file", path, exc, "it stays on disk")
             return False
+        self.faults.recovered("remove cache file")
         return True
 
     def clear(self, owner: str | None = None) -> int:
@@ -342,6 +347,7 @@ class DiskStore:
         except OSError as exc:
             self.faults.report("list cache folder", self.directory, exc, "skipping it")
             return
+        self.faults.recovered("list cache folder")
         for _, path in names:
             yield self._peek(path) if read_headers else EntryFile(path, 0, None, None, 0, 0, 0)
 
