@@ -30,7 +30,15 @@ COMMANDS = {
 }
 #: Added start-up over ``import wrapt`` that the target allows.
 LIMIT_MS = 25.0
-_DROP_ENV = ("PYTHONPROFILEIMPORTTIME", "PYTHONDEVMODE", "PYTHONTRACEMALLOC", "PYTHONMALLOC")
+# PYTHONDONTWRITEBYTECODE is dropped so the warm-up run leaves .pyc files, as an installed
+# package has: otherwise a module edited since its last .pyc is compiled on every launch.
+_DROP_ENV = (
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPROFILEIMPORTTIME",
+    "PYTHONDEVMODE",
+    "PYTHONTRACEMALLOC",
+    "PYTHONMALLOC",
+)
 _HEAVY = ("boto3", "botocore", "asyncio", "importlib.metadata", "email", "http", "ssl", "json")
 
 
