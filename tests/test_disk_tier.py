@@ -32,7 +32,7 @@ def test_record_is_versioned_json_envelope_not_pickle(cache, clock):
     assert header["key"] == "bedrock_models:us-east-1"
     assert header["created"] == clock.time()
     assert header["expires"] == clock.time() + 3 * DAY
-    assert orjson.loads(body) == [{"modelId": "m"}]
+    assert orjson.loads(body) == [{}, [{"modelId": "m"}]]  # [typed paths, value]
     assert not body.startswith(b"\x80")  # no pickle protocol marker
 
 

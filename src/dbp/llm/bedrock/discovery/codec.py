@@ -27,9 +27,7 @@ __all__ = ["MAX_DEPTH", "TypePaths", "decode", "encode"]
 MAX_DEPTH = 200
 
 Path = list[Any]  # dict keys (str) and list indices (int)
-#: A group of paths of one shape: [pattern with None for list indices, indices].
-#: ``indices`` is a flat list of ints when the pattern has one None, a list of
-#: int lists when it has several, and empty when it has none (a single path).
+#: A group of paths of one shape; see ``_Scan.type_paths``.
 PathGroup = list[Any]
 TypePaths = dict[str, list[PathGroup]]
 
@@ -38,126 +36,164 @@ _DATE = "date"
 _TUPLE = "tuple"
 
 
-class _Scan:
-    """Collects typed paths while validating a value; one instance per ``encode``."""
+_PLAIN = frozenset((str, int, bool, type(None)))  # leaves that need no look
 
-    __slots__ = ("dates", "datetimes", "key", "tuples")
+
+class _Scan:
+    """Validates a value and groups the paths of its datetimes, dates and tuples.
+
+    One instance per ``encode``. ``pattern`` is the current path with ``None`` for
+    list indices and ``ints`` the indices themselves, kept as stacks so that
+    walking allocates nothing per node.
+    """
+
+    __slots__ = ("found", "ints", "key", "pattern")
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self.datetimes: list[Path] = []
-        self.dates: list[Path] = []
-        self.tuples: list[Path] = []
+        self.found: dict[str, dict[tuple[Any, ...], list[Any]]] = {}
+        self.pattern: list[str | None] = []
+        self.ints: list[int] = []
 
-    def walk(self, obj: Any, path: Path) -> None:
-        if isinstance(obj, str) or obj is None or isinstance(obj, int):
-            return
-        if len(path) > MAX_DEPTH:
+    def walk(self, obj: Any) -> None:
+        if len(self.pattern) > MAX_DEPTH:
             raise ValueError(
                 f"value for cache key {self.key!r} is nested deeper than {MAX_DEPTH} levels"
             )
-        if isinstance(obj, dict):
+        kind = type(obj)
+        if kind is dict or (kind is not list and isinstance(obj, dict)):
+            pattern = self.pattern
             for k, v in obj.items():
-                if not isinstance(k, str):
+                if type(k) is not str and not isinstance(k, str):
                     raise TypeError(
                         f"value for cache key {self.key!r} has a dict key of type "
-                        f"{type(k).__name__} at {_where(path)}; only str keys can be cached"
+                        f"{type(k).__name__} at {self.where()}; only str keys can be cached"
                     )
-                if not (isinstance(v, str) or v is None or type(v) is int or type(v) is bool):
-                    self.walk(v, [*path, k])
-        elif isinstance(obj, list):
-            for i, v in enumerate(obj):
-                if not (isinstance(v, str) or v is None or type(v) is int or type(v) is bool):
-                    self.walk(v, [*path, i])
-        elif isinstance(obj, float):
+                if type(v) not in _PLAIN:
+                    pattern.append(k)
+                    self.walk(v)
+                    pattern.pop()
+        elif kind is list or (kind is not tuple and isinstance(obj, list)):
+            self.walk_items(obj)
+        elif kind is float or (kind is not tuple and isinstance(obj, float)):
             if math.isnan(obj) or math.isinf(obj):
                 raise ValueError(
-                    f"value for cache key {self.key!r} holds {obj!r} at {_where(path)}; "
+                    f"value for cache key {self.key!r} holds {obj!r} at {self.where()}; "
                     "JSON cannot store non-finite floats"
                 )
+        elif isinstance(obj, (str, int)) or obj is None:
+            return  # subclasses of the plain types (IntEnum, StrEnum)
         elif isinstance(obj, tuple):
-            for i, v in enumerate(obj):
-                self.walk(v, [*path, i])
-            self.tuples.append(path)  # after its children: decoding goes inside out
+            self.walk_items(obj)
+            self.record(_TUPLE)  # after its children: decoding goes inside out
         elif isinstance(obj, _dt.datetime):
-            self.datetimes.append(path)
+            self.record(_DATETIME)
         elif isinstance(obj, _dt.date):
-            self.dates.append(path)
+            self.record(_DATE)
         else:
             raise TypeError(
                 f"cannot cache value for key {self.key!r}: {type(obj).__qualname__} at "
-                f"{_where(path)} is not JSON data (dict, list, tuple, str, int, float, bool, "
+                f"{self.where()} is not JSON data (dict, list, tuple, str, int, float, bool, "
                 "None, datetime, date)"
             )
+
+    def walk_items(self, items: list[Any] | tuple[Any, ...]) -> None:
+        self.pattern.append(None)
+        self.ints.append(0)
+        ints = self.ints
+        for i, v in enumerate(items):
+            if type(v) not in _PLAIN:
+                ints[-1] = i
+                self.walk(v)
+        self.pattern.pop()
+        self.ints.pop()
+
+    def record(self, name: str) -> None:
+        bucket = self.found.setdefault(name, {}).setdefault(tuple(self.pattern), [])
+        if len(self.ints) == 1:
+            bucket.append(self.ints[0])
+        elif self.ints:
+            bucket.append(list(self.ints))
+
+    def where(self) -> str:
+        slots = iter(self.ints)
+        return _where([next(slots) if p is None else p for p in self.pattern])
+
+    def type_paths(self) -> TypePaths:
+        """The groups: leaves before tuples, deepest shapes first (inner tuples first).
+
+        A shape with one list index is stored as ``[prefix, suffix, indices]``
+        (the steps before and after the index, and the indices), which is what
+        decoding needs without further work; any other shape as
+        ``[pattern, None, indices]``.
+        """
+        types: TypePaths = {}
+        for name in (_DATETIME, _DATE, _TUPLE):
+            groups = self.found.get(name)
+            if not groups:
+                continue
+            types[name] = []
+            for pattern, indices in sorted(groups.items(), key=lambda g: -len(g[0])):
+                if pattern.count(None) == 1:
+                    split = pattern.index(None)
+                    types[name].append([list(pattern[:split]), list(pattern[split + 1 :]), indices])
+                else:
+                    types[name].append([list(pattern), None, indices])
+        return types
 
 
 def _where(path: Path) -> str:
     return "value" + "".join(f"[{p!r}]" for p in path)
 
 
-def group_paths(paths: list[Path]) -> list[PathGroup]:
-    """Group paths by shape (list indices replaced by None), deepest shapes first.
+def encode(key: str, value: Any) -> bytes:
+    """Serialize ``value`` for ``key`` as ``[types, value]``.
 
-    Deepest first keeps tuples correct: an inner tuple is restored while its
-    parent is still a (mutable) list.
+    ``TypeError``/``ValueError`` (naming the key) if the value can't round-trip.
     """
-    groups: dict[tuple[Any, ...], list[Any]] = {}
-    for path in paths:
-        pattern = tuple(None if type(p) is int else p for p in path)
-        ints = [p for p in path if type(p) is int]
-        bucket = groups.setdefault(pattern, [])
-        if len(ints) == 1:
-            bucket.append(ints[0])
-        elif ints:
-            bucket.append(ints)
-    ordered = sorted(groups.items(), key=lambda item: -len(item[0]))
-    return [[list(pattern), indices] for pattern, indices in ordered]
-
-
-def encode(key: str, value: Any) -> tuple[bytes, TypePaths]:
-    """Serialize ``value`` for ``key``; ``TypeError``/``ValueError`` if it can't round-trip."""
     import orjson
 
     scan = _Scan(key)
-    scan.walk(value, [])
-    types: TypePaths = {}
-    for name, paths in ((_DATETIME, scan.datetimes), (_DATE, scan.dates), (_TUPLE, scan.tuples)):
-        if paths:
-            types[name] = group_paths(paths)
+    scan.walk(value)
     try:
-        return orjson.dumps(value), types
+        return orjson.dumps([scan.type_paths(), value])
     except orjson.JSONEncodeError as exc:  # e.g. an int beyond 64 bits
         raise TypeError(f"cannot cache value for key {key!r}: {exc}") from None
 
 
-def decode(body: bytes | memoryview, types: TypePaths) -> Any:
-    """Inverse of :func:`encode`: parse ``body`` and restore the recorded types.
+def decode(body: bytes | memoryview) -> Any:
+    """Inverse of :func:`encode`.
 
-    Malformed type paths raise ``TypeError``/``ValueError``/``KeyError``/
-    ``IndexError``, which the disk tier treats as a corrupt file.
+    Malformed data raises ``TypeError``/``ValueError``/``KeyError``/``IndexError``
+    (``orjson.JSONDecodeError`` is a ``ValueError``), which the disk tier treats
+    as a corrupt file.
     """
     import orjson
 
-    value = orjson.loads(body)
+    types, value = orjson.loads(body)
     if types:
         value = restore(value, types)
     return value
 
 
 def restore(value: Any, types: TypePaths) -> Any:
-    """Put datetimes, dates and tuples back where ``encode`` found them."""
-    for name, convert in _CONVERTERS:
-        for pattern, indices in types.get(name, ()):
-            wildcards = pattern.count(None)
-            if wildcards == 0:
-                value = _convert_at(value, pattern, convert)
-            elif wildcards == 1:
-                value = _convert_each(value, pattern, indices, convert)
-            else:
+    """Put datetimes, dates and tuples back where ``encode`` found them.
+
+    ``types`` lists datetimes and dates before tuples (``encode`` writes them in
+    that order), so converted leaves land in lists that are still mutable.
+    """
+    for name, groups in types.items():
+        convert = _CONVERTERS[name]
+        for head, suffix, indices in groups:
+            if suffix is not None:
+                _convert_each(value, head, suffix, indices, convert)
+            elif indices:  # several list indices in the shape
                 for ints in indices:
                     slots = iter(ints)
-                    path = [next(slots) if step is None else step for step in pattern]
+                    path = [next(slots) if step is None else step for step in head]
                     value = _convert_at(value, path, convert)
+            else:  # no list index: one path
+                value = _convert_at(value, head, convert)
     return value
 
 
@@ -172,33 +208,33 @@ def _convert_at(value: Any, path: Path, convert: Any) -> Any:
     return value
 
 
-def _convert_each(value: Any, pattern: Path, indices: list[int], convert: Any) -> Any:
+def _convert_each(
+    value: Any, prefix: Path, suffix: Path, indices: list[int], convert: Any
+) -> None:
     """The common case, one list index in the shape: walk the prefix once."""
-    split = pattern.index(None)
     container = value
-    for step in pattern[:split]:
+    for step in prefix:
         container = container[step]
-    middle, last = pattern[split + 1 : -1], pattern[-1]
-    if split == len(pattern) - 1:  # the values are the list items themselves
+    if not suffix:  # the values are the list items themselves
         for i in indices:
             container[i] = convert(container[i])
-        return value
-    if len(middle) == 1:  # e.g. modelSummaries[i].modelLifecycle.startOfLifeTime
-        (step,) = middle
+        return
+    last = suffix[-1]
+    if len(suffix) == 2:  # e.g. modelSummaries[i].modelLifecycle.startOfLifeTime
+        middle = suffix[0]
         for i in indices:
-            parent = container[i][step]
+            parent = container[i][middle]
             parent[last] = convert(parent[last])
-        return value
+        return
     for i in indices:
         parent = container[i]
-        for step in middle:
+        for step in suffix[:-1]:
             parent = parent[step]
         parent[last] = convert(parent[last])
-    return value
 
 
-_CONVERTERS = (
-    (_DATETIME, _dt.datetime.fromisoformat),
-    (_DATE, _dt.date.fromisoformat),
-    (_TUPLE, tuple),
-)
+_CONVERTERS: dict[str, Any] = {
+    _DATETIME: _dt.datetime.fromisoformat,
+    _DATE: _dt.date.fromisoformat,
+    _TUPLE: tuple,
+}

@@ -6,8 +6,9 @@ server and without ever serving a torn, foreign or executable record.
 
 [Design principles]
 - A file is ``<blake2b(key)>.dbpc``: a header line (JSON: format version, key,
-  owner, created, expires, stale_until, typed paths, body length) then the
-  body (orjson). The header is read alone by ``cleanup`` and ``scan``.
+  owner, created, expires, stale_until, body length) then the body, which is
+  ``codec.encode``'s orjson ``[typed paths, value]``. The header is read alone
+  by ``cleanup`` and ``scan``.
 - Writes go to a uniquely named temp file in the same folder (pid + random), are
   flushed and fsynced, then ``os.replace``-d: readers see the old or the new file.
 - Anything unexpected in a file (bad JSON, wrong version, wrong key, wrong
@@ -37,7 +38,7 @@ from .sentinel import MISS, Miss
 __all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name", "make_private_dirs"]
 
 #: Bumped whenever the file layout changes; files of another version are misses.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SUFFIX = ".dbpc"
 TEMP_SUFFIX = ".tmp"
 #: A created time further ahead than this means the clock moved back: distrust it.
@@ -88,7 +89,6 @@ class Header(NamedTuple):
     expires: float
     stale_until: float
     body_length: int
-    types: dict[str, Any]
 
 
 _NUMBER = (int, float)
@@ -108,14 +108,13 @@ def _parse_header(line: bytes | memoryview) -> Header:
     if version != FORMAT_VERSION or type(version) is not int:
         raise _Corrupt(f"format version {version!r}, expected {FORMAT_VERSION}")
     get: Any = header.get
-    key, owner, created, expires, stale_until, length, types = (
+    key, owner, created, expires, stale_until, length = (
         get("key"),
         get("owner"),
         get("created"),
         get("expires"),
         get("stale_until"),
         get("n"),
-        get("types"),
     )
     if (
         type(key) is not str
@@ -124,14 +123,11 @@ def _parse_header(line: bytes | memoryview) -> Header:
         or type(expires) not in _NUMBER
         or type(stale_until) not in _NUMBER
         or type(length) is not int
-        or type(types) is not dict
     ):
         raise _Corrupt("a header field has the wrong type")
     if length < 0 or not created <= expires <= stale_until:
         raise _Corrupt("header times or length are inconsistent")
-    # The typed paths are not checked one by one here (that would cost more than
-    # the read); a malformed path fails in ``codec.restore`` and is a miss too.
-    return Header(key, owner, float(created), float(expires), float(stale_until), length, types)
+    return Header(key, owner, float(created), float(expires), float(stale_until), length)
 
 
 class DiskStore:
@@ -212,7 +208,7 @@ class DiskStore:
         if header.created > now + MAX_CLOCK_SKEW:
             raise _Corrupt("created in the future (the clock moved back)")
         try:
-            value = codec.decode(body, header.types)
+            value = codec.decode(body)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise _Corrupt(f"body does not decode: {exc}") from None
         return Entry(value, header.created, header.expires, header.stale_until, header.owner)
@@ -222,20 +218,18 @@ class DiskStore:
         """The complete file for ``entry``; raises ``TypeError`` for unstorable values."""
         import orjson
 
-        body, types = codec.encode(key, entry.value)
-        header = orjson.dumps(
-            {
-                "v": FORMAT_VERSION,
-                "key": key,
-                "owner": entry.owner,
-                "created": entry.created,
-                "expires": entry.expires,
-                "stale_until": entry.stale_until,
-                "n": len(body),
-                "types": types,
-            }
-        )
-        return b"".join((header, b"\n", body))
+        body = codec.encode(key, entry.value)
+        fields: dict[str, Any] = {
+            "v": FORMAT_VERSION,
+            "key": key,
+            "created": entry.created,
+            "expires": entry.expires,
+            "stale_until": entry.stale_until,
+            "n": len(body),
+        }
+        if entry.owner is not None:  # absent means None: a shorter header to parse
+            fields["owner"] = entry.owner
+        return b"".join((orjson.dumps(fields), b"\n", body))
 
     def set(self, key: str, entry: Entry, encoded: bytes | None = None) -> bool:
         """Write ``entry`` atomically; on an OS error warn (once) and return False."""

@@ -176,12 +176,15 @@ def key_expression(
     """
     where = derived_key_prefix(func)
     if key is None:
-        # *args arrives as a tuple and **kwargs as a dict: one value per parameter.
-        values = "".join(f"{n}, " for n in sig.names)
-        return f"__dbp_prefix + __dbp_render(({values}))", {
-            "__dbp_prefix": where + ":",
-            "__dbp_render": _renderer(list(sig.names)),
-        }
+        # name=value pairs, one per parameter (*args as a tuple, **kwargs as a dict).
+        pieces = [f"{where + ':'!r}"]
+        for i, name in enumerate(sig.names):
+            label = f"{',' if i else ''}{name}="
+            pieces.append(
+                f"{label!r} + ({name}.__repr__() if {name}.__class__ is str "
+                f"else __dbp_stable({name}))"
+            )
+        return " + ".join(pieces), {"__dbp_stable": stable_text}
     if callable(key):
         return f"__dbp_key_callable(*{sig.args}, **{sig.kwargs})", {
             "__dbp_key_callable": _checked_callable(key, where)
@@ -209,15 +212,6 @@ def compile_key(key: str | Callable[..., Any] | None, func: Callable[..., Any]) 
     builder = sig.define("cache_key", f"    return {expression}", namespace)
     builder.__qualname__ = f"cache_key<{derived_key_prefix(func)}>"
     return builder
-
-
-def _renderer(params: list[str]) -> Callable[[tuple[Any, ...]], str]:
-    """Render bound arguments as ``name=value`` pairs, stable across processes."""
-
-    def render(values: tuple[Any, ...]) -> str:
-        return ",".join(f"{n}={stable_text(v)}" for n, v in zip(params, values, strict=False))
-
-    return render
 
 
 def _placeholder_code(name: str, params: list[str], where: str, template: str) -> str:

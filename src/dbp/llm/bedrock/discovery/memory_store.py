@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -55,8 +54,10 @@ class MemoryStore:
 
     def touch(self, key: str) -> None:
         """Mark ``key`` most recently used (it may have been evicted meanwhile)."""
-        with contextlib.suppress(KeyError):
+        try:  # noqa: SIM105 - contextlib.suppress costs 250 ns on every hit
             self.data.move_to_end(key)
+        except KeyError:
+            pass
 
     def set(self, key: str, entry: Entry) -> None:
         """Store ``entry``, evicting the least recently used beyond the bound."""
