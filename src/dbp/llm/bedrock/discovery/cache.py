@@ -285,7 +285,7 @@ class DiscoveryCache:
         entry = self.disk.get(key)
         if entry is MISS:
             return MISS
-        if memory_ttl > 0:
+        if memory_ttl > 0 and self.max_memory_entries > 0:
             expires = min(entry.expires, self.clock.time() + memory_ttl)
             self.memory.set(
                 key, Entry(entry.value, entry.created, expires, entry.stale_until, entry.owner)

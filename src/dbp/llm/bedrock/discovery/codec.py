@@ -208,9 +208,7 @@ def _convert_at(value: Any, path: Path, convert: Any) -> Any:
     return value
 
 
-def _convert_each(
-    value: Any, prefix: Path, suffix: Path, indices: list[int], convert: Any
-) -> None:
+def _convert_each(value: Any, prefix: Path, suffix: Path, indices: list[int], convert: Any) -> None:
     """The common case, one list index in the shape: walk the prefix once."""
     container = value
     for step in prefix:

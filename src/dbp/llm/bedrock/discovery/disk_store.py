@@ -80,15 +80,9 @@ def file_name(key: str) -> str:
     )
 
 
-class Header(NamedTuple):
-    """A validated header line."""
-
-    key: str
-    owner: str | None
-    created: float
-    expires: float
-    stale_until: float
-    body_length: int
+#: A validated header line: (key, owner, created, expires, stale_until, body length).
+#: A plain tuple, not a NamedTuple: it is built on every disk read.
+Header = tuple[str, "str | None", float, float, float, int]
 
 
 _NUMBER = (int, float)
@@ -127,7 +121,7 @@ def _parse_header(line: bytes | memoryview) -> Header:
         raise _Corrupt("a header field has the wrong type")
     if length < 0 or not created <= expires <= stale_until:
         raise _Corrupt("header times or length are inconsistent")
-    return Header(key, owner, float(created), float(expires), float(stale_until), length)
+    return (key, owner, float(created), float(expires), float(stale_until), length)
 
 
 class DiskStore:
@@ -198,20 +192,19 @@ class DiskStore:
         newline = data.find(b"\n")
         if newline < 0:
             raise _Corrupt("no header line")
-        view = memoryview(data)
-        header = _parse_header(view[:newline])
-        if header.key != key:
-            raise _Corrupt(f"file holds key {header.key!r}")
-        body = view[newline + 1 :]
-        if len(body) != header.body_length:
-            raise _Corrupt(f"body is {len(body)} bytes, header says {header.body_length}")
-        if header.created > now + MAX_CLOCK_SKEW:
+        stored_key, owner, created, expires, stale_until, length = _parse_header(data[:newline])
+        if stored_key != key:
+            raise _Corrupt(f"file holds key {stored_key!r}")
+        body = memoryview(data)[newline + 1 :]
+        if len(body) != length:
+            raise _Corrupt(f"body is {len(body)} bytes, header says {length}")
+        if created > now + MAX_CLOCK_SKEW:
             raise _Corrupt("created in the future (the clock moved back)")
         try:
             value = codec.decode(body)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise _Corrupt(f"body does not decode: {exc}") from None
-        return Entry(value, header.created, header.expires, header.stale_until, header.owner)
+        return Entry(value, created, expires, stale_until, owner)
 
     # -- writing -----------------------------------------------------------
     def encode(self, key: str, entry: Entry) -> bytes:
@@ -367,20 +360,12 @@ class DiskStore:
         if newline < 0:
             return broken._replace(size=size)
         try:
-            header = _parse_header(bytes(head[:newline]))
+            key, owner, created, expires, stale_until, length = _parse_header(bytes(head[:newline]))
         except _Corrupt:
             return broken._replace(size=size)
-        if size != newline + 1 + header.body_length:
+        if size != newline + 1 + length:
             return broken._replace(size=size)
-        return EntryFile(
-            path,
-            size,
-            header.key,
-            header.owner,
-            header.created,
-            header.expires,
-            header.stale_until,
-        )
+        return EntryFile(path, size, key, owner, created, expires, stale_until)
 
 
 def make_private_dirs(directory: str) -> None:

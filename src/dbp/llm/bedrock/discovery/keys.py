@@ -175,9 +175,10 @@ def key_expression(
     function's module, qualified name and arguments.
     """
     where = derived_key_prefix(func)
+    pieces: list[str] = []
     if key is None:
         # name=value pairs, one per parameter (*args as a tuple, **kwargs as a dict).
-        pieces = [f"{where + ':'!r}"]
+        pieces.append(repr(where + ":"))
         for i, name in enumerate(sig.names):
             label = f"{',' if i else ''}{name}="
             pieces.append(
@@ -193,7 +194,6 @@ def key_expression(
         raise TypeError(f"key must be a str template, a callable or None, not {type(key).__name__}")
     if not key:
         raise ValueError(f"key template for {where} must not be empty")
-    pieces: list[str] = []
     position = 0
     for match in _PLACEHOLDER.finditer(key):
         if match.start() > position:
