@@ -29,6 +29,7 @@ FILES = [
     "tests/test_process_single_flight.py",
     "tests/test_faults.py",
     "tests/test_stale.py",
+    "tests/test_refresh_ahead.py",
     "tests/test_bad_input.py",
     "tests/test_state_machine.py",
 ]
@@ -174,6 +175,12 @@ def render(figures: dict[str, list[dict]], cases: list[dict], total: float) -> s
         "`test_stale.py`: botocore `ClientError(ThrottlingException)`, "
         "`EndpointConnectionError`, `ConnectionResetError`, user classes and predicates | "
         "`cleanup()` keeps such entries until `max_stale` has passed, then removes them |",
+        "| Refresh-ahead: a hit in the last `refresh_ahead` fraction of the lifetime returns "
+        "at once and starts one background refresh; a failed refresh keeps the current value; "
+        "a refresh another process already made is picked up from disk, not repeated | "
+        "`test_refresh_ahead.py`: 20 hits while the refresh is held, memory-only and "
+        "two-tier functions, coroutines, a failing upstream, two caches on one folder | "
+        "1 upstream call per window; 0 errors to callers |",
         "| Hostile keys (empty, 100 kB, non-ASCII, `/`, `..`, NUL, newlines) work or fail "
         "clearly and never write outside the cache folder | `test_bad_input.py` | "
         f"{len([c for c in cases if 'awkward_keys' in c['name']])} key shapes |",

@@ -269,8 +269,3 @@ def test_async_function_serves_stale_on_error(cache, clock):
     assert asyncio.run(list_models("us-east-1")) == ["us-east-1"]
     assert list_models.cache_info().stale_hits == 1
     assert state["calls"] == 2
-
-
-@pytest.mark.skip(reason="refresh-ahead is not implemented in core yet (issue 4: owner to decide)")
-def test_refresh_ahead_triggers_one_background_refresh_near_expiry():  # pragma: no cover
-    raise AssertionError("to be written when refresh-ahead exists")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import itertools
 import logging
+import math
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -274,23 +275,41 @@ class DiscoveryCache:
         self.set(PROFILE_KEY.format(region=region), profiles_data)
 
     # -- building blocks for the decorator and the CLI ----------------------
-    def lookup(self, key: str, memory_ttl: float) -> tuple[Any, str] | Miss:
-        """``(value, tier)`` for a fresh entry (tier ``"memory"``/``"disk"``), else ``MISS``.
+    def lookup(
+        self, key: str, memory_ttl: float, refresh_ahead: float = 0.0
+    ) -> tuple[Any, str, bool] | Miss:
+        """``(value, tier, refresh_due)`` for a fresh entry, else ``MISS``.
 
-        A disk hit is promoted to memory for ``min(memory_ttl, remaining disk life)``.
+        ``tier`` is ``"memory"`` or ``"disk"``. A disk hit is promoted to memory for
+        ``min(memory_ttl, remaining disk life)``. ``refresh_due`` tells whether the
+        entry is in the last ``refresh_ahead`` fraction of its lifetime.
         """
-        entry = self.memory.get(key)
-        if entry is not MISS:
-            return entry.value, "memory"
+        slot = self._memory_data.get(key)
+        if slot is not None:
+            now = self._monotonic()
+            if slot[1] > now:
+                self.memory.touch(key)
+                return slot[0], "memory", slot[4] <= now
         entry = self.disk.get(key)
         if entry is MISS:
             return MISS
+        refresh_from = self.promote(key, entry, memory_ttl, refresh_ahead)
+        return entry.value, "disk", refresh_from <= self.clock.time()
+
+    def promote(self, key: str, entry: Entry, memory_ttl: float, refresh_ahead: float) -> float:
+        """Copy a disk ``entry`` to memory for at most its remaining disk lifetime.
+
+        Returns when refresh-ahead begins for it (wall clock; infinity if off).
+        """
+        refresh_from = refresh_start(entry.created, entry.expires, refresh_ahead)
         if memory_ttl > 0 and self.max_memory_entries > 0:
             expires = min(entry.expires, self.clock.time() + memory_ttl)
             self.memory.set(
-                key, Entry(entry.value, entry.created, expires, entry.stale_until, entry.owner)
+                key,
+                Entry(entry.value, entry.created, expires, entry.stale_until, entry.owner),
+                refresh_from,
             )
-        return entry.value, "disk"
+        return refresh_from
 
     def lookup_stale(self, key: str, max_stale: float) -> Entry | Miss:
         """An entry expired no more than ``max_stale`` seconds ago (or fresh), else ``MISS``."""
@@ -312,10 +331,13 @@ class DiscoveryCache:
         disk_ttl: float,
         owner: str | None = None,
         max_stale: float = 0.0,
+        refresh_ahead: float = 0.0,
     ) -> bool:
         """Validate and write ``value`` to the enabled tiers; False if the disk write failed.
 
-        ``max_stale`` keeps the entry (for stale-on-error) that long after expiry.
+        ``max_stale`` keeps the entry (for stale-on-error) that long after expiry;
+        ``refresh_ahead`` marks when memory hits should start a background refresh
+        (that fraction of the longest tier lifetime before it ends).
         """
         now = self.clock.time()
         encoded = None
@@ -326,8 +348,11 @@ class DiscoveryCache:
             codec.encode(key, value)  # same validation, so every tier accepts the same values
         # A tier that is skipped for this write must not keep serving the old value.
         if memory_ttl > 0:
+            lifetime = max(memory_ttl, disk_ttl)
             self.memory.set(
-                key, Entry(value, now, now + memory_ttl, now + memory_ttl + max_stale, owner)
+                key,
+                Entry(value, now, now + memory_ttl, now + memory_ttl + max_stale, owner),
+                refresh_start(now, now + lifetime, refresh_ahead),
             )
         else:
             self.memory.delete(key)
@@ -442,6 +467,13 @@ class DiscoveryCache:
             finally:
                 if held:
                     lock.release()
+
+
+def refresh_start(created: float, expires: float, refresh_ahead: float) -> float:
+    """When, in the last ``refresh_ahead`` fraction of a lifetime, refresh-ahead begins."""
+    if refresh_ahead <= 0:
+        return math.inf
+    return expires - refresh_ahead * (expires - created)
 
 
 _default_lock = threading.Lock()

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
 import wrapt
 
-from .cache import DiscoveryCache, default_cache
+from .cache import DiscoveryCache, default_cache, refresh_start
 from .info import CacheInfo, Counters
 from .keys import (
     UnstableKeyError,
@@ -93,6 +94,7 @@ class _Core:
         cache: CacheSpec,
         serve_stale_on_error: ErrorSpec,
         max_stale: TTLArg,
+        refresh_ahead: float | None = None,
     ) -> None:
         raw = func.__func__ if isinstance(func, (classmethod, staticmethod)) else func
         if not callable(raw):
@@ -129,6 +131,10 @@ class _Core:
             if self.stale_on is not None
             else 0.0
         )
+        self.refresh_ahead = _refresh_fraction(refresh_ahead)
+        self.refresh_lock = threading.Lock()
+        self.refreshing: set[tuple[int, str]] = set()  # (id(cache), key) being refreshed
+        self.tasks: set[Any] = set()  # strong references to running async refreshes
         self.stats = Counters()
         self.warned_key_failure = False
         self.is_async = inspect.iscoroutinefunction(raw)
@@ -168,13 +174,38 @@ class _Core:
             return None
 
     # -- the shared steps of a miss ------------------------------------------
-    def found(self, cache: DiscoveryCache, key: str, memory_ttl: float) -> Any:
-        """A fresh value from either tier (counted), or ``MISS``."""
-        found = cache.lookup(key, memory_ttl)
+    def memory_hit(
+        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """A fresh memory value (counted; may start a refresh-ahead), or ``MISS``."""
+        slot = cache._memory_data.get(key)
+        if slot is None:
+            return MISS
+        now = cache._monotonic()
+        if slot[1] <= now:
+            return MISS
+        next(self.stats.memory_hits)
+        cache.memory.touch(key)
+        if slot[4] <= now:
+            self.refresh_soon(cache, key, args, kwargs)
+        return slot[0]
+
+    def found(
+        self,
+        cache: DiscoveryCache,
+        key: str,
+        memory_ttl: float,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """A fresh value from either tier (counted; may start a refresh-ahead), or ``MISS``."""
+        found = cache.lookup(key, memory_ttl, self.refresh_ahead)
         if found is MISS:
             return MISS
-        value, tier = found
+        value, tier, refresh_due = found
         next(self.stats.memory_hits if tier == "memory" else self.stats.disk_hits)
+        if refresh_due:
+            self.refresh_soon(cache, key, args, kwargs)
         return value
 
     def stale_or_raise(self, cache: DiscoveryCache, key: str, error: BaseException) -> Any:
@@ -207,6 +238,7 @@ class _Core:
                 disk_ttl=disk_ttl,
                 owner=self.owner,
                 max_stale=self.max_stale,
+                refresh_ahead=self.refresh_ahead,
             )
         except (TypeError, ValueError) as exc:
             cache.logger.warning("dbp cache: result of %s not cached: %s", self.owner, exc)
@@ -218,11 +250,9 @@ class _Core:
         if key is None:
             return self.func(*args, **kwargs)
         cache = self.cache or self.resolve_cache(instance)
-        slot = cache._memory_data.get(key)
-        if slot is not None and slot[1] > cache._monotonic():
-            next(self.stats.memory_hits)
-            cache.memory.touch(key)
-            return slot[0]
+        value = self.memory_hit(cache, key, args, kwargs)
+        if value is not MISS:
+            return value
         return self.miss(cache, key, args, kwargs)
 
     def miss(
@@ -230,7 +260,10 @@ class _Core:
     ) -> Any:
         flight, leader = cache.flights.join(key)
         if not leader:
-            shared = flight.result()
+            try:
+                shared = flight.result()
+            except Exception as exc:  # the leader (perhaps a refresh-ahead) failed
+                return self.stale_or_raise(cache, key, exc)
             next(self.stats.shared_hits)
             return shared
         value: Any = None
@@ -248,13 +281,14 @@ class _Core:
         self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         memory_ttl, disk_ttl = self.ttls(cache)
-        value = self.found(cache, key, memory_ttl)
+        value = self.found(cache, key, memory_ttl, args, kwargs)
         if value is not MISS:
             return value
         if disk_ttl <= 0:
             return self.compute(cache, key, args, kwargs, memory_ttl, disk_ttl)
         with cache.process_lock(key):
-            value = self.found(cache, key, memory_ttl)  # another process may have filled it
+            # another process may have filled it meanwhile
+            value = self.found(cache, key, memory_ttl, args, kwargs)
             if value is not MISS:
                 return value
             return self.compute(cache, key, args, kwargs, memory_ttl, disk_ttl)
@@ -268,11 +302,22 @@ class _Core:
         memory_ttl: float,
         disk_ttl: float,
     ) -> Any:
-        next(self.stats.misses)
         try:
-            value = self.func(*args, **kwargs)
+            return self.call_and_save(cache, key, args, kwargs, memory_ttl, disk_ttl)
         except Exception as exc:
             return self.stale_or_raise(cache, key, exc)
+
+    def call_and_save(
+        self,
+        cache: DiscoveryCache,
+        key: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        memory_ttl: float,
+        disk_ttl: float,
+    ) -> Any:
+        next(self.stats.misses)
+        value = self.func(*args, **kwargs)
         self.save(cache, key, value, memory_ttl, disk_ttl)
         return value
 
@@ -284,11 +329,9 @@ class _Core:
         if key is None:
             return await self.func(*args, **kwargs)
         cache = self.cache or self.resolve_cache(instance)
-        slot = cache._memory_data.get(key)
-        if slot is not None and slot[1] > cache._monotonic():
-            next(self.stats.memory_hits)
-            cache.memory.touch(key)
-            return slot[0]
+        value = self.memory_hit(cache, key, args, kwargs)
+        if value is not MISS:
+            return value
         while True:
             future, leader = cache.async_flights.join(key)
             if leader:
@@ -299,6 +342,8 @@ class _Core:
                 if future.cancelled():  # the leader was cancelled: take over
                     continue
                 raise
+            except Exception as exc:  # the leader (perhaps a refresh-ahead) failed
+                return self.stale_or_raise(cache, key, exc)
             next(self.stats.shared_hits)
             return value
         value = None
@@ -316,13 +361,13 @@ class _Core:
         self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         memory_ttl, disk_ttl = self.ttls(cache)
-        value = self.found(cache, key, memory_ttl)
+        value = self.found(cache, key, memory_ttl, args, kwargs)
         if value is not MISS:
             return value
         if disk_ttl <= 0:
             return await self.acompute(cache, key, args, kwargs, memory_ttl, disk_ttl)
         async with cache.process_lock_async(key):
-            value = self.found(cache, key, memory_ttl)
+            value = self.found(cache, key, memory_ttl, args, kwargs)
             if value is not MISS:
                 return value
             return await self.acompute(cache, key, args, kwargs, memory_ttl, disk_ttl)
@@ -336,13 +381,142 @@ class _Core:
         memory_ttl: float,
         disk_ttl: float,
     ) -> Any:
-        next(self.stats.misses)
         try:
-            value = await self.func(*args, **kwargs)
+            return await self.acall_and_save(cache, key, args, kwargs, memory_ttl, disk_ttl)
         except Exception as exc:
             return self.stale_or_raise(cache, key, exc)
+
+    async def acall_and_save(
+        self,
+        cache: DiscoveryCache,
+        key: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        memory_ttl: float,
+        disk_ttl: float,
+    ) -> Any:
+        next(self.stats.misses)
+        value = await self.func(*args, **kwargs)
         self.save(cache, key, value, memory_ttl, disk_ttl)
         return value
+
+    # -- refresh-ahead -------------------------------------------------------
+    def refresh_soon(
+        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        """Start one background refresh of ``key`` (a thread, or a task for coroutines)."""
+        token = (id(cache), key)
+        with self.refresh_lock:
+            if token in self.refreshing:
+                return
+            self.refreshing.add(token)
+        if self.is_async:
+            import asyncio
+
+            task = asyncio.get_running_loop().create_task(
+                self.arefresh(cache, key, args, kwargs, token)
+            )
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+            return
+        threading.Thread(
+            target=self.refresh,
+            args=(cache, key, args, kwargs, token),
+            name=f"dbp-refresh {key}",
+            daemon=True,
+        ).start()
+
+    def refresh(
+        self,
+        cache: DiscoveryCache,
+        key: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        token: tuple[int, str],
+    ) -> None:
+        """Body of the refresh thread: lead the key's flight, recompute, store."""
+        try:
+            flight, leader = cache.flights.join(key)
+            if not leader:  # a caller is already computing it
+                return
+            value: Any = None
+            error: BaseException | None = None
+            try:
+                memory_ttl, disk_ttl = self.ttls(cache)
+                if disk_ttl <= 0:
+                    value = self.call_and_save(cache, key, args, kwargs, memory_ttl, disk_ttl)
+                else:
+                    with cache.process_lock(key):
+                        value = self.refreshed_elsewhere(cache, key, memory_ttl)
+                        if value is MISS:
+                            value = self.call_and_save(
+                                cache, key, args, kwargs, memory_ttl, disk_ttl
+                            )
+            except Exception as exc:
+                error = exc
+                self.refresh_failed(cache, key, exc)
+            finally:
+                cache.flights.finish(key, flight, value, error)
+        finally:
+            with self.refresh_lock:
+                self.refreshing.discard(token)
+
+    async def arefresh(
+        self,
+        cache: DiscoveryCache,
+        key: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        token: tuple[int, str],
+    ) -> None:
+        """:meth:`refresh` for coroutine functions, run as a task."""
+        try:
+            future, leader = cache.async_flights.join(key)
+            if not leader:
+                return
+            value: Any = None
+            error: BaseException | None = None
+            try:
+                memory_ttl, disk_ttl = self.ttls(cache)
+                if disk_ttl <= 0:
+                    value = await self.acall_and_save(
+                        cache, key, args, kwargs, memory_ttl, disk_ttl
+                    )
+                else:
+                    async with cache.process_lock_async(key):
+                        value = self.refreshed_elsewhere(cache, key, memory_ttl)
+                        if value is MISS:
+                            value = await self.acall_and_save(
+                                cache, key, args, kwargs, memory_ttl, disk_ttl
+                            )
+            except Exception as exc:
+                error = exc
+                self.refresh_failed(cache, key, exc)
+            finally:
+                cache.async_flights.finish(key, future, value, error)
+        finally:
+            with self.refresh_lock:
+                self.refreshing.discard(token)
+
+    def refreshed_elsewhere(self, cache: DiscoveryCache, key: str, memory_ttl: float) -> Any:
+        """The disk value if another process already refreshed it (then promoted), or MISS."""
+        entry = cache.disk.get(key)
+        if entry is MISS:
+            return MISS
+        if refresh_start(entry.created, entry.expires, self.refresh_ahead) <= cache.clock.time():
+            return MISS  # still the old value: due for refresh
+        cache.promote(key, entry, memory_ttl, self.refresh_ahead)
+        return entry.value
+
+    def refresh_failed(self, cache: DiscoveryCache, key: str, error: Exception) -> None:
+        cache.logger.warning(
+            "dbp cache: refresh-ahead of %r for %s failed (%s: %s); the current value stays "
+            "until it expires",
+            key,
+            self.owner,
+            type(error).__name__,
+            error,
+        )
 
     # -- management ----------------------------------------------------------
     def clear(self, instance: Any) -> int:
@@ -352,6 +526,19 @@ class _Core:
 
     def invalidate(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
         return self.resolve_cache(instance).invalidate(self.key(*args, **kwargs))
+
+
+def _refresh_fraction(value: object) -> float:
+    """``refresh_ahead``: ``None`` or 0 (off), or a fraction of the lifetime below 1."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"refresh_ahead must be a fraction such as 0.1, or None, not {type(value).__name__}"
+        )
+    if not 0 <= value < 1:
+        raise ValueError(f"refresh_ahead must be >= 0 and < 1 (0 turns it off), got {value!r}")
+    return float(value)
 
 
 def _stale_predicate(spec: ErrorSpec) -> Callable[[BaseException], bool] | None:
@@ -461,12 +648,12 @@ _HIT_PATH = """\
         return __dbp_core.call(None, {args}, {kwargs})
     {resolve}
     __dbp_slot = {data}.get(__dbp_key)
-    if __dbp_slot is not None and __dbp_slot[1] > {monotonic}():
+    if __dbp_slot is not None and __dbp_slot[1] > (__dbp_now := {monotonic}()):
         __dbp_next(__dbp_stats.memory_hits)
         try:
             {data}.move_to_end(__dbp_key)
         except KeyError:
-            pass
+            pass{refresh}
         return __dbp_slot[0]
     return __dbp_core.miss(__dbp_cache, __dbp_key, {args}, {kwargs})
 """
@@ -500,7 +687,12 @@ def _fast_call(core: _Core) -> Callable[..., Any]:
         resolve = "__dbp_cache = __dbp_resolve(None)"
         data, monotonic = "__dbp_cache._memory_data", "__dbp_cache._monotonic"
     sig = core.signature
+    refresh = ""
+    if core.refresh_ahead:  # only functions that asked for it pay for the check
+        call = f"__dbp_core.refresh_soon(__dbp_cache, __dbp_key, {sig.args}, {sig.kwargs})"
+        refresh = f"\n        if __dbp_slot[4] <= __dbp_now:\n            {call}"
     body = _HIT_PATH.format(
+        refresh=refresh,
         key=core.key_source,
         args=sig.args,
         kwargs=sig.kwargs,
@@ -521,6 +713,7 @@ def discovery_cached(
     cache: CacheSpec = None,
     serve_stale_on_error: ErrorSpec = False,
     max_stale: TTLArg = None,
+    refresh_ahead: float | None = None,
 ) -> Callable[[Callable[P, R]], CachedCallable[P, R]]:
     """
     [Intent]
@@ -550,13 +743,20 @@ def discovery_cached(
             (from either tier, from any earlier process) up to ``max_stale`` past
             its expiry, with a warning, instead of raising.
         max_stale: seconds or ``timedelta`` (default one day).
+        refresh_ahead: a fraction such as ``0.1``: a hit in the last 10 % of the
+            value's lifetime (its longest tier) returns the value at once and starts
+            one background refresh (a thread, or a task for coroutines; single
+            flight per key, and across processes through the key's lock file).
+            Failures are logged and the current value stays until it expires.
 
     The wrapper has ``cache_info()``, ``cache_clear()``, ``cache_key(...)`` and
     ``invalidate(...)``.
     """
 
     def decorate(func: Callable[P, R]) -> CachedCallable[P, R]:
-        core = _Core(func, key, memory_ttl, disk_ttl, cache, serve_stale_on_error, max_stale)
+        core = _Core(
+            func, key, memory_ttl, disk_ttl, cache, serve_stale_on_error, max_stale, refresh_ahead
+        )
         cls: type[CachedFunction] = CachedFunction
         if not core.is_async:
             fast = {"__call__": _fast_call(core)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -14,8 +15,9 @@ from .sentinel import MISS, Miss
 __all__ = ["MemoryStore"]
 
 # A slot is a plain tuple so the hit path reads it with one index:
-# (value, fresh_until_monotonic, stale_until_monotonic, entry)
-Slot = tuple[Any, float, float, Entry]
+# (value, fresh_until_monotonic, stale_until_monotonic, entry, refresh_from_monotonic)
+# The last is when a hit should start a refresh-ahead (infinity: never).
+Slot = tuple[Any, float, float, Entry, float]
 
 
 class MemoryStore:
@@ -59,13 +61,22 @@ class MemoryStore:
         except KeyError:
             pass
 
-    def set(self, key: str, entry: Entry) -> None:
-        """Store ``entry``, evicting the least recently used beyond the bound."""
+    def set(self, key: str, entry: Entry, refresh_from: float = math.inf) -> None:
+        """Store ``entry``, evicting the least recently used beyond the bound.
+
+        ``refresh_from`` (wall clock) is when hits should start a refresh-ahead.
+        """
         if self.max_entries <= 0:
             return
         # Deadlines are taken relative to "now" on both clocks, then kept monotonic.
         offset = self._clock.monotonic() - self._clock.time()
-        slot = (entry.value, entry.expires + offset, entry.stale_until + offset, entry)
+        slot = (
+            entry.value,
+            entry.expires + offset,
+            entry.stale_until + offset,
+            entry,
+            refresh_from + offset,
+        )
         with self._lock:
             self.data[key] = slot
             self.data.move_to_end(key)
