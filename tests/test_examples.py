@@ -25,5 +25,6 @@ def test_quickstart_shows_cold_memory_and_disk(tmp_path):
     assert "3. new process, read from disk:" in out
     assert "upstream calls: 0" in out  # the new process never called upstream
     assert "with tzinfo=UTC" in out
+    assert "4. another disk read, same process:" in out
     assert str(tmp_path / "cache") in out
     assert "key='bedrock_models:us-east-1'" in out
