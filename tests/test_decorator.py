@@ -282,6 +282,8 @@ def test_cache_provider_per_instance(tmp_path, clock):
     assert a.cache.get("models:r") == {"args": ["r"], "n": 1}
     assert b.cache.get("models:r") == {"args": ["r"], "n": 1}
     assert len(a.upstream.calls) == len(b.upstream.calls) == 1
+    with pytest.raises(TypeError, match="through an instance"):
+        Discovery.models.cache_clear()  # which instance's cache? say so clearly
     with pytest.raises(TypeError, match="DiscoveryCache"):
 
         class Broken:
@@ -333,6 +335,9 @@ def test_methods_classmethods_staticmethods(cache):
     assert s.method.cache_key(1) == "inst:us-east-1:1"
     assert Service.klass.cache_key(2) == "cls:us-east-1:2"
     assert Service.static.cache_key(4) == "static:4"
+    assert s.static.cache_key(4) == "static:4"
+    assert s.klass.cache_key(2) == "cls:us-east-1:2"
+    assert Service.method.cache_key(s, 1) == "inst:us-east-1:1"
     assert s.method.cache_info().hits == 3
 
 

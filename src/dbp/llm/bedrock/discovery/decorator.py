@@ -4,15 +4,15 @@
 One line on a slow, rate-limited call (``list_foundation_models`` for a region)
 gives an in-process LRU hit, a disk hit shared by every process on the host and
 across restarts, one upstream call per key however many threads or processes
-miss at once, and (optionally) a stale value instead of an error when the
-upstream call fails.
+miss at once, and, optionally, a stale value instead of an error when the
+upstream call fails and a background refresh shortly before expiry.
 
 [Implementation details]
 Built on ``wrapt.FunctionWrapper`` so methods, classmethods and staticmethods
 bind correctly and name, docstring, signature and ``__wrapped__`` are kept.
 The unbound ``__call__`` is overridden with the lean hit path: a precompiled key
 function, one dict lookup, one monotonic comparison. Everything else (single
-flight, disk, locks, stale-on-error) is on the miss path.
+flight, disk, locks, stale-on-error, refresh-ahead) is on the miss path.
 """
 
 from __future__ import annotations
@@ -146,7 +146,16 @@ class _Core:
         provider = self.cache_provider
         if provider is None:
             return default_cache()
-        cache = provider() if instance is None else provider(instance)
+        if instance is not None:
+            cache = provider(instance)
+        else:
+            try:
+                cache = provider()
+            except TypeError as exc:
+                raise TypeError(
+                    f"the cache of {self.owner} is chosen per instance (cache= is a callable "
+                    "of the instance): call it, or its cache_clear(), through an instance"
+                ) from exc
         if not isinstance(cache, DiscoveryCache):
             raise TypeError(
                 f"cache provider of {self.owner} returned {type(cache).__name__}, "
@@ -571,8 +580,11 @@ class _BoundCachedFunction(_BoundFunctionWrapper):
     """A cached method bound to an instance (or a classmethod bound to its class)."""
 
     def _bound_instance(self) -> Any:
+        """What the function receives first: the instance, the class, or nothing."""
         if self._self_binding == "classmethod":
             return getattr(self.__wrapped__, "__self__", None)
+        if self._self_binding == "staticmethod":
+            return None
         return self._self_instance
 
     @property
