@@ -701,8 +701,8 @@ def _fast_call(core: _Core) -> Callable[..., Any]:
     sig = core.signature
     refresh = ""
     if core.refresh_ahead:  # only functions that asked for it pay for the check
-        call = f"__dbp_core.refresh_soon(__dbp_cache, __dbp_key, {sig.args}, {sig.kwargs})"
-        refresh = f"\n        if __dbp_slot[4] <= __dbp_now:\n            {call}"
+        start = f"__dbp_core.refresh_soon(__dbp_cache, __dbp_key, {sig.args}, {sig.kwargs})"
+        refresh = f"\n        if __dbp_slot[4] <= __dbp_now:\n            {start}"
     body = _HIT_PATH.format(
         refresh=refresh,
         key=core.key_source,
