@@ -281,3 +281,19 @@ def test_import_creates_nothing_and_does_not_import_boto3(tmp_path):
     )
     assert out.stdout.strip() == "[]"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cleanup_does_not_remove_a_file_renamed_into_place_after_it_was_judged(cache, clock):
+    """Another process writes a fresh value between cleanup's header read and its unlink."""
+    cache.set("k", "old", disk_ttl=10)
+    clock.advance(11)  # "old" is expired: cleanup will decide to remove it
+    scan = cache.disk.scan
+
+    def scan_then_race(**kwargs):
+        judged = list(scan(**kwargs))  # headers read: "old" is expired
+        DiscoveryCache(base_dir=cache.base_dir, clock=clock).set("k", "new")  # renamed in
+        yield from judged
+
+    cache.disk.scan = scan_then_race
+    assert cache.cleanup() == 0
+    assert DiscoveryCache(base_dir=cache.base_dir, clock=clock).get("k") == "new"

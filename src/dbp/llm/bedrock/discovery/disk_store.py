@@ -65,6 +65,7 @@ class EntryFile(NamedTuple):
     created: float
     expires: float
     stale_until: float
+    inode: int = 0  # of the file read, so a replacement written since is not removed
 
 
 class _Corrupt(Exception):
@@ -281,12 +282,23 @@ class DiskStore:
         self.faults.recovered("remove cache file")
         return True
 
+    def _unlink_unchanged(self, found: EntryFile) -> bool:
+        """Remove ``found`` unless another process has renamed a new file over it since."""
+        try:
+            if os.lstat(found.path).st_ino != found.inode:
+                return False
+        except OSError:
+            return False
+        return self._unlink(found.path)
+
     def clear(self, owner: str | None = None) -> int:
         """Remove every entry file, or those whose header names ``owner``."""
         removed = 0
         for found in self.scan(read_headers=owner is not None):
-            if owner is None or (found.key is not None and found.owner == owner):
+            if owner is None:
                 removed += self._unlink(found.path)
+            elif found.key is not None and found.owner == owner:
+                removed += self._unlink_unchanged(found)
         return removed
 
     def cleanup(self) -> int:
@@ -300,7 +312,7 @@ class DiskStore:
                 or found.created > now + MAX_CLOCK_SKEW
                 or os.path.basename(found.path) != file_name(found.key)
             ):
-                removed += self._unlink(found.path)
+                removed += self._unlink_unchanged(found)
         removed += self._remove_abandoned_temps()
         return removed
 
@@ -339,33 +351,45 @@ class DiskStore:
             yield self._peek(path) if read_headers else EntryFile(path, 0, None, None, 0, 0, 0)
 
     def _peek(self, path: str) -> EntryFile:
-        """Read only the header line of ``path``."""
-        broken = EntryFile(path, 0, None, None, 0.0, 0.0, 0.0)
+        """Read only the header line of ``path``.
+
+        The result carries the inode of the file judged, so that removing it later
+        cannot remove a newer file another process renamed into place meanwhile.
+        """
         try:
             fd = os.open(path, _READ_FLAGS)
-        except OSError:
-            return broken
+        except OSError:  # unreadable, or a planted symlink: judged by its own entry
+            try:
+                inode = os.lstat(path).st_ino
+            except OSError:
+                inode = 0
+            return EntryFile(path, 0, None, None, 0.0, 0.0, 0.0, inode)
+        inode = 0
         try:
-            size = os.fstat(fd).st_size
+            status = os.fstat(fd)
+            inode, size = status.st_ino, status.st_size
+            broken = EntryFile(path, size, None, None, 0.0, 0.0, 0.0, inode)
             chunk = os.read(fd, _HEADER_PEEK)
             head = bytearray(chunk)
             while b"\n" not in chunk and chunk:
                 chunk = os.read(fd, 65536)
                 head += chunk
         except OSError:
-            return broken._replace(size=0)
+            return EntryFile(path, 0, None, None, 0.0, 0.0, 0.0, inode)
         finally:
             os.close(fd)
         newline = head.find(b"\n")
         if newline < 0:
-            return broken._replace(size=size)
+            return broken
         try:
             key, owner, created, expires, stale_until, length = _parse_header(bytes(head[:newline]))
         except _Corrupt:
-            return broken._replace(size=size)
+            return broken
         if size != newline + 1 + length:
-            return broken._replace(size=size)
-        return EntryFile(path, size, key, owner, created, expires, stale_until)
+            return broken
+        return broken._replace(
+            key=key, owner=owner, created=created, expires=expires, stale_until=stale_until
+        )
 
 
 def make_private_dirs(directory: str) -> None:
