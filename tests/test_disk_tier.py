@@ -184,8 +184,9 @@ def test_writes_leave_no_temp_files(cache):
     assert [n for n in os.listdir(cache.cache_dir) if n.endswith(TEMP_SUFFIX)] == []
 
 
-def test_permissions_private_whatever_the_umask(cache_dir, clock):
-    old = os.umask(0o022)
+@pytest.mark.parametrize("umask", [0o022, 0o277], ids=["usual", "hostile"])
+def test_permissions_private_whatever_the_umask(cache_dir, clock, umask):
+    old = os.umask(umask)
     try:
         c = DiscoveryCache(base_dir=cache_dir, clock=clock)
         c.set("k", 1)
@@ -193,17 +194,6 @@ def test_permissions_private_whatever_the_umask(cache_dir, clock):
         os.umask(old)
     assert stat.S_IMODE(os.stat(c.cache_dir).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(c.base_dir).st_mode) == 0o700
-    assert stat.S_IMODE(os.stat(c.file_for("k")).st_mode) == 0o600
-
-
-def test_permissions_with_hostile_umask(cache_dir, clock):
-    old = os.umask(0o277)
-    try:
-        c = DiscoveryCache(base_dir=cache_dir, clock=clock)
-        c.set("k", 1)
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE(os.stat(c.cache_dir).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(c.file_for("k")).st_mode) == 0o600
     assert DiscoveryCache(base_dir=cache_dir, clock=clock).get("k") == 1
 

@@ -402,12 +402,20 @@ class DiscoveryCache:
         self.disk.faults.recovered("lock")
         return True
 
-    def _lock_timed_out(self, key: str) -> None:
-        self.logger.warning(
-            "dbp cache: waited %.0fs for another process computing %r; computing it here",
-            self.lock_timeout,
-            key,
-        )
+    @contextmanager
+    def _holding(self, key: str, lock: Any, held: bool | None) -> Iterator[bool]:
+        """After an acquisition attempt: warn on a timeout, release what was taken."""
+        if held is False:
+            self.logger.warning(
+                "dbp cache: waited %.0fs for another process computing %r; computing it here",
+                self.lock_timeout,
+                key,
+            )
+        try:
+            yield bool(held)
+        finally:
+            if held:
+                lock.release()
 
     @contextmanager
     def process_lock(self, key: str) -> Iterator[bool]:
@@ -424,14 +432,8 @@ class DiscoveryCache:
                 yield True
                 return
             lock = self._lock_file(key)
-            held = self._try_lock(lock, self.lock_timeout)
-            if held is False:
-                self._lock_timed_out(key)
-            try:
-                yield bool(held)
-            finally:
-                if held:
-                    lock.release()
+            with self._holding(key, lock, self._try_lock(lock, self.lock_timeout)) as held:
+                yield held
 
     @contextmanager
     def _held(self, key: str, holder: int) -> Iterator[bool]:
@@ -458,15 +460,10 @@ class DiscoveryCache:
                 return
             lock = self._lock_file(key)
             deadline = time.monotonic() + self.lock_timeout
-            while (held := self._try_lock(lock, 0)) is False and time.monotonic() < deadline:
+            while (taken := self._try_lock(lock, 0)) is False and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
-            if held is False:
-                self._lock_timed_out(key)
-            try:
-                yield bool(held)
-            finally:
-                if held:
-                    lock.release()
+            with self._holding(key, lock, taken) as held:
+                yield held
 
 
 def refresh_start(created: float, expires: float, refresh_ahead: float) -> float:

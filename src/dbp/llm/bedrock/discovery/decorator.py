@@ -20,7 +20,8 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
 import wrapt
@@ -435,6 +436,34 @@ class _Core:
             daemon=True,
         ).start()
 
+    @contextmanager
+    def refresh_flight(
+        self, table: Any, cache: DiscoveryCache, key: str, token: tuple[int, str]
+    ) -> Iterator[list[Any] | None]:
+        """Lead ``key``'s flight for a background refresh, whatever the flight table.
+
+        Yields ``[value]`` to fill in, or ``None`` when a caller already computes the
+        key. A failure is logged, not raised: the current value stays. Waiters get
+        the outcome either way.
+        """
+        try:
+            flight, leader = table.join(key)
+            if not leader:
+                yield None
+                return
+            outcome: list[Any] = [None]
+            error: BaseException | None = None
+            try:
+                yield outcome
+            except Exception as exc:
+                error = exc
+                self.refresh_failed(cache, key, exc)
+            finally:
+                table.finish(key, flight, outcome[0], error)
+        finally:
+            with self.refresh_lock:
+                self.refreshing.discard(token)
+
     def refresh(
         self,
         cache: DiscoveryCache,
@@ -443,32 +472,19 @@ class _Core:
         kwargs: dict[str, Any],
         token: tuple[int, str],
     ) -> None:
-        """Body of the refresh thread: lead the key's flight, recompute, store."""
-        try:
-            flight, leader = cache.flights.join(key)
-            if not leader:  # a caller is already computing it
+        """Body of the refresh thread: recompute unless another process already did."""
+        with self.refresh_flight(cache.flights, cache, key, token) as outcome:
+            if outcome is None:
                 return
-            value: Any = None
-            error: BaseException | None = None
-            try:
-                memory_ttl, disk_ttl = self.ttls(cache)
-                if disk_ttl <= 0:
+            memory_ttl, disk_ttl = self.ttls(cache)
+            if disk_ttl <= 0:
+                outcome[0] = self.call_and_save(cache, key, args, kwargs, memory_ttl, disk_ttl)
+                return
+            with cache.process_lock(key):
+                value = self.refreshed_elsewhere(cache, key, memory_ttl)
+                if value is MISS:
                     value = self.call_and_save(cache, key, args, kwargs, memory_ttl, disk_ttl)
-                else:
-                    with cache.process_lock(key):
-                        value = self.refreshed_elsewhere(cache, key, memory_ttl)
-                        if value is MISS:
-                            value = self.call_and_save(
-                                cache, key, args, kwargs, memory_ttl, disk_ttl
-                            )
-            except Exception as exc:
-                error = exc
-                self.refresh_failed(cache, key, exc)
-            finally:
-                cache.flights.finish(key, flight, value, error)
-        finally:
-            with self.refresh_lock:
-                self.refreshing.discard(token)
+                outcome[0] = value
 
     async def arefresh(
         self,
@@ -479,33 +495,22 @@ class _Core:
         token: tuple[int, str],
     ) -> None:
         """:meth:`refresh` for coroutine functions, run as a task."""
-        try:
-            future, leader = cache.async_flights.join(key)
-            if not leader:
+        with self.refresh_flight(cache.async_flights, cache, key, token) as outcome:
+            if outcome is None:
                 return
-            value: Any = None
-            error: BaseException | None = None
-            try:
-                memory_ttl, disk_ttl = self.ttls(cache)
-                if disk_ttl <= 0:
+            memory_ttl, disk_ttl = self.ttls(cache)
+            if disk_ttl <= 0:
+                outcome[0] = await self.acall_and_save(
+                    cache, key, args, kwargs, memory_ttl, disk_ttl
+                )
+                return
+            async with cache.process_lock_async(key):
+                value = self.refreshed_elsewhere(cache, key, memory_ttl)
+                if value is MISS:
                     value = await self.acall_and_save(
                         cache, key, args, kwargs, memory_ttl, disk_ttl
                     )
-                else:
-                    async with cache.process_lock_async(key):
-                        value = self.refreshed_elsewhere(cache, key, memory_ttl)
-                        if value is MISS:
-                            value = await self.acall_and_save(
-                                cache, key, args, kwargs, memory_ttl, disk_ttl
-                            )
-            except Exception as exc:
-                error = exc
-                self.refresh_failed(cache, key, exc)
-            finally:
-                cache.async_flights.finish(key, future, value, error)
-        finally:
-            with self.refresh_lock:
-                self.refreshing.discard(token)
+                outcome[0] = value
 
     def refreshed_elsewhere(self, cache: DiscoveryCache, key: str, memory_ttl: float) -> Any:
         """The disk value if another process already refreshed it (then promoted), or MISS."""
