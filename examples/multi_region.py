@@ -25,8 +25,8 @@ import tempfile
 import time
 
 from dbp.llm.bedrock.discovery import DiscoveryCache
-from dbp.llm.bedrock.discovery.models import BedrockModelDiscovery, requires_inference_profile
-from dbp.llm.bedrock.discovery.profiles import BedrockProfileDiscovery
+from dbp.llm.bedrock.discovery.bedrock.models import BedrockModelDiscovery, requires_inference_profile
+from dbp.llm.bedrock.discovery.bedrock.profiles import BedrockProfileDiscovery
 
 OFFLINE_REGIONS = [
     "us-east-1",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dbp.llm.bedrock.discovery.errors import RetryPolicy
+from dbp.llm.bedrock.discovery.bedrock.errors import RetryPolicy
 from dbp.llm.bedrock.discovery.testing import FakeBedrockServer
 
 ACCESS_KEY = "AKIDTESTACCOUNT1"
@@ -75,7 +75,7 @@ def fast_retry(sleeps: SleepRecorder) -> RetryPolicy:
 @pytest.fixture
 def make_models(fake_bedrock, session, cache, fast_retry):
     """``BedrockModelDiscovery`` on real boto3 clients pointed at the stand-in."""
-    from dbp.llm.bedrock.discovery.models import BedrockModelDiscovery
+    from dbp.llm.bedrock.discovery.bedrock.models import BedrockModelDiscovery
 
     def make(**kwargs):
         kwargs.setdefault("endpoint_url", fake_bedrock.url)
@@ -89,7 +89,7 @@ def make_models(fake_bedrock, session, cache, fast_retry):
 @pytest.fixture
 def make_profiles(fake_bedrock, session, cache, fast_retry):
     """``BedrockProfileDiscovery`` on real boto3 clients pointed at the stand-in."""
-    from dbp.llm.bedrock.discovery.profiles import BedrockProfileDiscovery
+    from dbp.llm.bedrock.discovery.bedrock.profiles import BedrockProfileDiscovery
 
     def make(**kwargs):
         kwargs.setdefault("endpoint_url", fake_bedrock.url)

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from dbp.llm.bedrock.discovery.clients import BedrockClients
-from dbp.llm.bedrock.discovery.errors import BedrockDiscoveryError, RegionUnavailableError
-from dbp.llm.bedrock.discovery.latency import LATENCY_KEY
-from dbp.llm.bedrock.discovery.models import (
+from dbp.llm.bedrock.discovery.bedrock.clients import BedrockClients
+from dbp.llm.bedrock.discovery.bedrock.errors import BedrockDiscoveryError, RegionUnavailableError
+from dbp.llm.bedrock.discovery.bedrock.latency import LATENCY_KEY
+from dbp.llm.bedrock.discovery.bedrock.models import (
     BedrockModelDiscovery,
     inference_access,
     requires_inference_profile,
@@ -245,7 +245,7 @@ def test_a_client_factory_is_used_as_given(fake_bedrock, session, cache, fast_re
 def test_importing_the_discovery_modules_does_not_import_boto3(tmp_path):
     code = (
         "import sys\n"
-        "import dbp.llm.bedrock.discovery.models, dbp.llm.bedrock.discovery.profiles\n"
+        "import dbp.llm.bedrock.discovery.bedrock.models, dbp.llm.bedrock.discovery.bedrock.profiles\n"
         "import dbp.llm.bedrock.discovery.cli, dbp.llm.bedrock.discovery.testing\n"
         "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules, 'boto3 imported'\n"
     )

@@ -8,8 +8,8 @@ import math
 import boto3
 import pytest
 
-from dbp.llm.bedrock.discovery.errors import BedrockDiscoveryError
-from dbp.llm.bedrock.discovery.profiles import BedrockProfileDiscovery
+from dbp.llm.bedrock.discovery.bedrock.errors import BedrockDiscoveryError
+from dbp.llm.bedrock.discovery.bedrock.profiles import BedrockProfileDiscovery
 from dbp.llm.bedrock.discovery.testing import FakeBedrockServer, RegionCatalog, system_profile
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"

@@ -284,7 +284,7 @@ def test_cache_provider_per_instance(tmp_path, clock):
     assert len(a.upstream.calls) == len(b.upstream.calls) == 1
     with pytest.raises(TypeError, match="through an instance"):
         Discovery.models.cache_clear()  # which instance's cache? say so clearly
-    with pytest.raises(TypeError, match="DiscoveryCache"):
+    with pytest.raises(TypeError, match="TieredCache"):
 
         class Broken:
             @discovery_cached(key="x", cache=lambda self: "not a cache")

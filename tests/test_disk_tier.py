@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from conftest import cache_files
+from dbp.cache.stores.disk import FORMAT_VERSION, TEMP_SUFFIX
 from dbp.llm.bedrock.discovery import DiscoveryCache
-from dbp.llm.bedrock.discovery.disk_store import FORMAT_VERSION, TEMP_SUFFIX
 
 DAY = 86400
 

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from dbp.llm.bedrock.discovery import DiscoveryCache
-from dbp.llm.bedrock.discovery.latency import LATENCY_KEY, RegionLatencyTracker
+from dbp.llm.bedrock.discovery.bedrock.latency import LATENCY_KEY, RegionLatencyTracker
 
 
 def test_moving_average_weights_recent_samples(cache):
@@ -88,7 +88,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     from dbp.llm.bedrock.discovery import DiscoveryCache
-    from dbp.llm.bedrock.discovery.latency import RegionLatencyTracker
+    from dbp.llm.bedrock.discovery.bedrock.latency import RegionLatencyTracker
 
     base, own_region, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     tracker = RegionLatencyTracker(DiscoveryCache(base_dir=base, durable=False))

@@ -8,22 +8,28 @@ an in-process LRU and an on-disk tier shared by the processes of a host;
 
 from __future__ import annotations
 
+from dbp.cache import (
+    MISS,
+    CachedFunction,
+    CacheInfo,
+    Clock,
+    ManualClock,
+    SystemClock,
+    discovery_cached,
+)
+
 from .cache import DiscoveryCache, default_cache, set_default_cache
-from .clock import Clock, ManualClock, SystemClock
-from .decorator import CachedFunction, discovery_cached
-from .info import CacheInfo
-from .sentinel import MISS
 
 # Bedrock helpers import boto3; they are loaded on first access (PEP 562), so
 # ``import dbp.llm.bedrock.discovery`` stays cheap and works without boto3.
 _LAZY = {
-    "BedrockClients": "clients",
-    "BedrockDiscoveryError": "errors",
-    "BedrockModelDiscovery": "models",
-    "BedrockProfileDiscovery": "profiles",
-    "RegionLatencyTracker": "latency",
-    "RegionUnavailableError": "errors",
-    "RetryPolicy": "errors",
+    "BedrockClients": "bedrock.clients",
+    "BedrockDiscoveryError": "bedrock.errors",
+    "BedrockModelDiscovery": "bedrock.models",
+    "BedrockProfileDiscovery": "bedrock.profiles",
+    "RegionLatencyTracker": "bedrock.latency",
+    "RegionUnavailableError": "bedrock.errors",
+    "RetryPolicy": "bedrock.errors",
 }
 
 

@@ -19,14 +19,17 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dbp.cache.decorator import discovery_cached
+from dbp.cache.keys import derived_key_prefix
+
+from ..cache import LOGGER_NAME
 from .base import MAX_STALE, DiscoveryBase, OnError, ProgressCallback
-from .decorator import discovery_cached
 from .errors import RegionUnavailableError, is_transient
-from .keys import derived_key_prefix
+from .keys import MODEL_KEY, template
 
 __all__ = ["BedrockModelDiscovery", "inference_access", "requires_inference_profile"]
 
-logger = logging.getLogger("dbp.llm.bedrock.discovery")
+logger = logging.getLogger(LOGGER_NAME)
 
 Model = dict[str, Any]
 
@@ -91,7 +94,7 @@ class BedrockModelDiscovery(DiscoveryBase):
         discovery.find_model_regions("anthropic.claude-3-haiku-20240307-v1:0")
     """
 
-    MODEL_KEY = "bedrock_models:{region}"
+    MODEL_KEY = MODEL_KEY
 
     # -- single region -------------------------------------------------------------
     def list_models(
@@ -242,7 +245,7 @@ class BedrockModelDiscovery(DiscoveryBase):
             raise
 
     @discovery_cached(
-        "bedrock_models:<region>",
+        template(MODEL_KEY),
         cache=lambda self: self.cache,
         serve_stale_on_error=is_transient,
         max_stale=MAX_STALE,

@@ -25,15 +25,18 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from dbp.cache.decorator import discovery_cached
+from dbp.cache.keys import derived_key_prefix
+
+from ..cache import LOGGER_NAME
 from .base import MAX_STALE, DiscoveryBase, OnError, ProgressCallback
-from .bedrock_data import profile_model_ids, profile_regions, profile_routes_model
-from .decorator import discovery_cached
+from .data import profile_model_ids, profile_regions, profile_routes_model
 from .errors import RegionUnavailableError, is_transient
-from .keys import derived_key_prefix
+from .keys import ACCOUNT_KEY, APPLICATION_PROFILE_KEY, PROFILE_KEY, template
 
 __all__ = ["BedrockProfileDiscovery"]
 
-logger = logging.getLogger("dbp.llm.bedrock.discovery")
+logger = logging.getLogger(LOGGER_NAME)
 
 Profile = dict[str, Any]
 SYSTEM_DEFINED = "SYSTEM_DEFINED"
@@ -61,8 +64,8 @@ class BedrockProfileDiscovery(DiscoveryBase):
     application profiles). A cold region costs one paginated listing per type.
     """
 
-    PROFILE_KEY = "bedrock_profiles:{region}"
-    APPLICATION_KEY = "bedrock_profiles:{region}:account:{account}"
+    PROFILE_KEY = PROFILE_KEY
+    APPLICATION_KEY = APPLICATION_PROFILE_KEY
 
     def __init__(
         self,
@@ -91,7 +94,7 @@ class BedrockProfileDiscovery(DiscoveryBase):
         if self._account_known:
             return self._account_id
         fingerprint = self.clients.credential_fingerprint()
-        key = None if fingerprint is None else f"aws_account:{fingerprint}"
+        key = None if fingerprint is None else ACCOUNT_KEY.format(fingerprint=fingerprint)
         account = self.cache.get(key) if key is not None and self.use_cache else None
         if not isinstance(account, str):
             account = None
@@ -246,7 +249,7 @@ class BedrockProfileDiscovery(DiscoveryBase):
         return [p for p in found if _arn_account(p) in (account, None)]
 
     @discovery_cached(
-        "bedrock_profiles:<region>",
+        template(PROFILE_KEY),
         cache=lambda self: self.cache,
         serve_stale_on_error=is_transient,
         max_stale=MAX_STALE,
@@ -255,7 +258,7 @@ class BedrockProfileDiscovery(DiscoveryBase):
         return self._fetch_profiles(region, SYSTEM_DEFINED)
 
     @discovery_cached(
-        "bedrock_profiles:<region>:account:<account>",
+        template(APPLICATION_PROFILE_KEY),
         cache=lambda self: self.cache,
         serve_stale_on_error=is_transient,
         max_stale=MAX_STALE,

@@ -26,12 +26,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from .cache import DiscoveryCache
+from ..cache import LOGGER_NAME, DiscoveryCache
 
 __all__ = ["main"]
 
 PROG = "dbp-discovery"
-LOGGER = logging.getLogger("dbp.llm.bedrock.discovery")
+LOGGER = logging.getLogger(LOGGER_NAME)
 
 
 class CliError(Exception):
@@ -262,7 +262,7 @@ class Context:
         return str(region)
 
     def options(self) -> dict[str, Any]:
-        from .errors import RetryPolicy
+        from ..bedrock.errors import RetryPolicy
 
         attempts = self.args.max_attempts
         if attempts is not None and attempts < 1:
@@ -276,14 +276,14 @@ class Context:
         }
 
     def models(self) -> Any:
-        from .models import BedrockModelDiscovery
+        from ..bedrock.models import BedrockModelDiscovery
 
         discovery = BedrockModelDiscovery(self.session(), **self.options())
         self.discoveries.append(discovery)
         return discovery
 
     def profiles(self) -> Any:
-        from .profiles import BedrockProfileDiscovery
+        from ..bedrock.profiles import BedrockProfileDiscovery
 
         discovery = BedrockProfileDiscovery(
             self.session(), account_id=self.args.account_id, **self.options()
@@ -305,7 +305,7 @@ class Context:
 
 # -- AWS commands ----------------------------------------------------------------------------
 def cmd_models(ctx: Context) -> None:
-    from .models import inference_access
+    from ..bedrock.models import inference_access
 
     args = ctx.args
     models = ctx.models().list_models(
@@ -336,7 +336,7 @@ def cmd_models(ctx: Context) -> None:
 
 
 def cmd_profiles(ctx: Context) -> None:
-    from .bedrock_data import profile_model_ids, profile_regions
+    from ..bedrock.data import profile_model_ids, profile_regions
 
     args = ctx.args
     profiles = ctx.profiles().list_profiles(
@@ -359,7 +359,7 @@ def cmd_profiles(ctx: Context) -> None:
 
 
 def cmd_regions(ctx: Context) -> None:
-    from .models import inference_access
+    from ..bedrock.models import inference_access
 
     args = ctx.args
     if args.max_workers < 1:

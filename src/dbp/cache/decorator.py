@@ -1,4 +1,4 @@
-"""``@discovery_cached``: memoize a discovery function in a :class:`DiscoveryCache`.
+"""``@discovery_cached``: memoize a discovery function in a :class:`TieredCache`.
 
 [Intent]
 One line on a slow, rate-limited call (``list_foundation_models`` for a region)
@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, ca
 
 import wrapt
 
-from .cache import DiscoveryCache, default_cache, refresh_start
 from .info import CacheInfo, Counters
 from .keys import (
     UnstableKeyError,
@@ -35,6 +34,7 @@ from .keys import (
     signature_source,
 )
 from .sentinel import MISS
+from .tiered import LOGGER_NAME, TieredCache, default_cache, refresh_start
 from .ttl import TTLArg, ttl_seconds
 
 __all__ = ["DEFAULT_MAX_STALE_SECONDS", "discovery_cached"]
@@ -72,7 +72,7 @@ class CachedCallable(Protocol, Generic[P, R_co]):
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> int: ...
 
 
-CacheSpec = DiscoveryCache | Callable[..., DiscoveryCache] | None
+CacheSpec = TieredCache | Callable[..., TieredCache] | None
 ErrorSpec = (
     bool | type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool]
 )
@@ -80,7 +80,7 @@ ErrorSpec = (
 #: How long past expiry a value may be served on error when ``max_stale`` is not given.
 DEFAULT_MAX_STALE_SECONDS = 86_400.0
 
-logger = logging.getLogger("dbp.llm.bedrock.discovery")
+logger = logging.getLogger(LOGGER_NAME)
 
 
 class _Core:
@@ -117,13 +117,13 @@ class _Core:
             None if memory_ttl is None else ttl_seconds(memory_ttl, "memory_ttl", default=0)
         )
         self.disk_ttl = None if disk_ttl is None else ttl_seconds(disk_ttl, "disk_ttl", default=0)
-        if cache is not None and not isinstance(cache, DiscoveryCache) and not callable(cache):
+        if cache is not None and not isinstance(cache, TieredCache) and not callable(cache):
             raise TypeError(
-                "cache must be a DiscoveryCache, a callable returning one, or None, "
+                "cache must be a TieredCache, a callable returning one, or None, "
                 f"not {type(cache).__name__}"
             )
-        self.cache = cache if isinstance(cache, DiscoveryCache) else None
-        self.cache_provider = None if isinstance(cache, DiscoveryCache) else cache
+        self.cache = cache if isinstance(cache, TieredCache) else None
+        self.cache_provider = None if isinstance(cache, TieredCache) else cache
         self.stale_on = _stale_predicate(serve_stale_on_error)
         if max_stale is not None and self.stale_on is None:
             raise ValueError("max_stale only applies with serve_stale_on_error")
@@ -141,7 +141,7 @@ class _Core:
         self.is_async = inspect.iscoroutinefunction(raw)
 
     # -- resolution ----------------------------------------------------------
-    def resolve_cache(self, instance: Any) -> DiscoveryCache:
+    def resolve_cache(self, instance: Any) -> TieredCache:
         if self.cache is not None:
             return self.cache
         provider = self.cache_provider
@@ -157,14 +157,13 @@ class _Core:
                     f"the cache of {self.owner} is chosen per instance (cache= is a callable "
                     "of the instance): call it, or its cache_clear(), through an instance"
                 ) from exc
-        if not isinstance(cache, DiscoveryCache):
+        if not isinstance(cache, TieredCache):
             raise TypeError(
-                f"cache provider of {self.owner} returned {type(cache).__name__}, "
-                "not a DiscoveryCache"
+                f"cache provider of {self.owner} returned {type(cache).__name__}, not a TieredCache"
             )
         return cache
 
-    def ttls(self, cache: DiscoveryCache) -> tuple[float, float]:
+    def ttls(self, cache: TieredCache) -> tuple[float, float]:
         memory = cache.memory_ttl_seconds if self.memory_ttl is None else self.memory_ttl
         disk = cache.disk_ttl_seconds if self.disk_ttl is None else self.disk_ttl
         return memory, disk
@@ -185,7 +184,7 @@ class _Core:
 
     # -- the shared steps of a miss ------------------------------------------
     def memory_hit(
-        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, cache: TieredCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """A fresh memory value (counted; may start a refresh-ahead), or ``MISS``."""
         slot = cache._memory_data.get(key)
@@ -202,7 +201,7 @@ class _Core:
 
     def found(
         self,
-        cache: DiscoveryCache,
+        cache: TieredCache,
         key: str,
         memory_ttl: float,
         args: tuple[Any, ...],
@@ -218,7 +217,7 @@ class _Core:
             self.refresh_soon(cache, key, args, kwargs)
         return value
 
-    def stale_or_raise(self, cache: DiscoveryCache, key: str, error: BaseException) -> Any:
+    def stale_or_raise(self, cache: TieredCache, key: str, error: BaseException) -> Any:
         """After the call raised: an expired value within ``max_stale``, else re-raise."""
         if self.stale_on is None or not self.stale_on(error):
             raise error
@@ -237,7 +236,7 @@ class _Core:
         return entry.value
 
     def save(
-        self, cache: DiscoveryCache, key: str, value: Any, memory_ttl: float, disk_ttl: float
+        self, cache: TieredCache, key: str, value: Any, memory_ttl: float, disk_ttl: float
     ) -> None:
         """Store a fresh result; a value that can't be stored is returned uncached."""
         try:
@@ -266,7 +265,7 @@ class _Core:
         return self.miss(cache, key, args, kwargs)
 
     def miss(
-        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, cache: TieredCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         flight, leader = cache.flights.join(key)
         if not leader:
@@ -288,7 +287,7 @@ class _Core:
             cache.flights.finish(key, flight, value, error)
 
     def fill(
-        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, cache: TieredCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         memory_ttl, disk_ttl = self.ttls(cache)
         value = self.found(cache, key, memory_ttl, args, kwargs)
@@ -305,7 +304,7 @@ class _Core:
 
     def compute(
         self,
-        cache: DiscoveryCache,
+        cache: TieredCache,
         key: str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -319,7 +318,7 @@ class _Core:
 
     def call_and_save(
         self,
-        cache: DiscoveryCache,
+        cache: TieredCache,
         key: str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -368,7 +367,7 @@ class _Core:
             cache.async_flights.finish(key, future, value, error)
 
     async def afill(
-        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, cache: TieredCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         memory_ttl, disk_ttl = self.ttls(cache)
         value = self.found(cache, key, memory_ttl, args, kwargs)
@@ -384,7 +383,7 @@ class _Core:
 
     async def acompute(
         self,
-        cache: DiscoveryCache,
+        cache: TieredCache,
         key: str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -398,7 +397,7 @@ class _Core:
 
     async def acall_and_save(
         self,
-        cache: DiscoveryCache,
+        cache: TieredCache,
         key: str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -412,7 +411,7 @@ class _Core:
 
     # -- refresh-ahead -------------------------------------------------------
     def refresh_soon(
-        self, cache: DiscoveryCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, cache: TieredCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         """Start one background refresh of ``key`` (a thread, or a task for coroutines)."""
         token = (id(cache), key)
@@ -438,7 +437,7 @@ class _Core:
 
     @contextmanager
     def refresh_flight(
-        self, table: Any, cache: DiscoveryCache, key: str, token: tuple[int, str]
+        self, table: Any, cache: TieredCache, key: str, token: tuple[int, str]
     ) -> Iterator[list[Any] | None]:
         """Lead ``key``'s flight for a background refresh, whatever the flight table.
 
@@ -466,7 +465,7 @@ class _Core:
 
     def refresh(
         self,
-        cache: DiscoveryCache,
+        cache: TieredCache,
         key: str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -488,7 +487,7 @@ class _Core:
 
     async def arefresh(
         self,
-        cache: DiscoveryCache,
+        cache: TieredCache,
         key: str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -512,7 +511,7 @@ class _Core:
                     )
                 outcome[0] = value
 
-    def refreshed_elsewhere(self, cache: DiscoveryCache, key: str, memory_ttl: float) -> Any:
+    def refreshed_elsewhere(self, cache: TieredCache, key: str, memory_ttl: float) -> Any:
         """The disk value if another process already refreshed it (then promoted), or MISS."""
         entry = cache.disk.get(key)
         if entry is MISS:
@@ -522,7 +521,7 @@ class _Core:
         cache.promote(key, entry, memory_ttl, self.refresh_ahead)
         return entry.value
 
-    def refresh_failed(self, cache: DiscoveryCache, key: str, error: Exception) -> None:
+    def refresh_failed(self, cache: TieredCache, key: str, error: Exception) -> None:
         cache.logger.warning(
             "dbp cache: refresh-ahead of %r for %s failed (%s: %s); the current value stays "
             "until it expires",
@@ -739,7 +738,7 @@ def discovery_cached(
 
     [Design principles]
     - Template keys are plain cache keys: what ``@discovery_cached(key=
-      "bedrock_models:<region>")`` stores is what ``DiscoveryCache.get_model_cache``
+      "bedrock_models:<region>")`` stores is what ``TieredCache.get_model_cache``
       reads.
     - Mistakes surface at decoration time (a placeholder naming no parameter is a
       ``ValueError``); failures at call time never turn a working call into an error.
@@ -751,7 +750,7 @@ def discovery_cached(
             module, qualified name and arguments.
         memory_ttl / disk_ttl: seconds or ``timedelta``; ``None`` = the cache's
             defaults, ``0`` = skip that tier for this function.
-        cache: a :class:`DiscoveryCache`, a callable returning one (called with the
+        cache: a :class:`TieredCache`, a callable returning one (called with the
             instance for methods, e.g. ``lambda self: self.cache``), or ``None`` for
             the process-wide default cache.
         serve_stale_on_error: ``True`` (any ``Exception``), an exception class, a

@@ -29,11 +29,11 @@ import time
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from . import codec
-from .clock import Clock
-from .entry import Entry
-from .faults import FaultLog
-from .sentinel import MISS, Miss
+from .. import codec
+from ..clock import Clock
+from ..entry import Entry
+from ..faults import FaultLog
+from ..sentinel import MISS, Miss
 
 __all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name", "make_private_dirs"]
 

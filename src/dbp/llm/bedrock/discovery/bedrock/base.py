@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Literal, TypeVar
 
-from .cache import DiscoveryCache, default_cache
+from dbp.cache.sentinel import Miss
+
+from ..cache import LOGGER_NAME, DiscoveryCache, default_cache
 from .clients import BedrockClients, ClientFactory
 from .errors import (
     BedrockDiscoveryError,
@@ -25,8 +27,8 @@ from .errors import (
     is_transient,
     is_unavailable,
 )
+from .keys import UNAVAILABLE_KEY
 from .latency import RegionLatencyTracker
-from .sentinel import Miss
 
 __all__ = ["MAX_STALE", "DiscoveryBase", "ProgressCallback"]
 
@@ -41,7 +43,7 @@ MAX_STALE = _dt.timedelta(days=7)
 UNAVAILABLE_TTL = _dt.timedelta(hours=6)
 DEFAULT_MAX_WORKERS = 8
 
-logger = logging.getLogger("dbp.llm.bedrock.discovery")
+logger = logging.getLogger(LOGGER_NAME)
 
 
 class DiscoveryBase:
@@ -192,7 +194,11 @@ class DiscoveryBase:
     def unavailable_key(self, region: str) -> str | None:
         """Key remembering "region not usable with these credentials" (None: don't remember)."""
         fingerprint = self.clients.credential_fingerprint()
-        return None if fingerprint is None else f"bedrock_unavailable:{region}:{fingerprint}"
+        return (
+            None
+            if fingerprint is None
+            else UNAVAILABLE_KEY.format(region=region, fingerprint=fingerprint)
+        )
 
     def remembered_unavailable(self, region: str, operation: str, refresh: bool) -> None:
         """Raise the remembered :class:`RegionUnavailableError` for ``region``, if fresh."""

@@ -22,13 +22,14 @@ import threading
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from .cache import DiscoveryCache, default_cache
-from .sentinel import MISS
-from .ttl import TTLArg, ttl_seconds
+from dbp.cache.sentinel import MISS
+from dbp.cache.ttl import TTLArg, ttl_seconds
+
+from ..cache import DiscoveryCache, default_cache
 
 __all__ = ["LATENCY_KEY", "RegionLatency", "RegionLatencyTracker"]
 
-LATENCY_KEY = "bedrock_latency:v1"
+from .keys import LATENCY_KEY
 
 
 class RegionLatency(NamedTuple):

@@ -8,9 +8,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-from .clock import Clock
-from .entry import Entry
-from .sentinel import MISS, Miss
+from ..clock import Clock
+from ..entry import Entry
+from ..sentinel import MISS, Miss
 
 __all__ = ["MemoryStore"]
 

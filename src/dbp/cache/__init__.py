@@ -1,0 +1,29 @@
+"""dbp.cache: the generic engine of the dbp discovery cache.
+
+Tiered memoization for slow, rate-limited calls: stores (memory, disk), locks
+(in-process flights, host file locks), one read-through path and the
+``@cached`` decorator. It knows nothing of Bedrock; :mod:`dbp.llm.bedrock.discovery`
+builds on it.
+"""
+
+from __future__ import annotations
+
+from .clock import Clock, ManualClock, SystemClock
+from .decorator import CachedFunction, discovery_cached
+from .info import CacheInfo
+from .sentinel import MISS, Miss
+from .tiered import TieredCache, default_cache, set_default_cache
+
+__all__ = [
+    "MISS",
+    "CacheInfo",
+    "CachedFunction",
+    "Clock",
+    "ManualClock",
+    "Miss",
+    "SystemClock",
+    "TieredCache",
+    "default_cache",
+    "discovery_cached",
+    "set_default_cache",
+]

@@ -1,0 +1,27 @@
+"""A local stand-in for the Bedrock control plane, for tests and offline demos.
+
+Standard library only: importing it never imports boto3. The server is in
+:mod:`.server`, the data it serves in :mod:`.catalogue`.
+"""
+
+from __future__ import annotations
+
+from .catalogue import (
+    DEFAULT_ACCOUNT,
+    RegionCatalog,
+    application_profile,
+    default_catalog,
+    foundation_model,
+    system_profile,
+)
+from .server import FakeBedrockServer
+
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "FakeBedrockServer",
+    "RegionCatalog",
+    "application_profile",
+    "default_catalog",
+    "foundation_model",
+    "system_profile",
+]

@@ -1,0 +1,200 @@
+"""The stand-in's catalogue: which models and profiles each region offers.
+
+Plain data shaped like the Bedrock control plane's responses, so tests and
+examples can build their own catalogues (``foundation_model``, ``system_profile``,
+``application_profile``) or start from :func:`default_catalog`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "RegionCatalog",
+    "application_profile",
+    "default_catalog",
+    "foundation_model",
+    "system_profile",
+]
+
+DEFAULT_ACCOUNT = "111122223333"
+_LIFECYCLE_START = "2024-06-01T00:00:00Z"
+
+
+def foundation_model(
+    model_id: str,
+    region: str,
+    *,
+    provider: str | None = None,
+    name: str | None = None,
+    inference_types: Iterable[str] = ("ON_DEMAND",),
+    input_modalities: Iterable[str] = ("TEXT",),
+    output_modalities: Iterable[str] = ("TEXT",),
+    customizations: Iterable[str] = (),
+    status: str = "ACTIVE",
+) -> dict[str, Any]:
+    """A ``FoundationModelSummary`` as the service sends it (timestamps as ISO strings)."""
+    vendor = model_id.split(".", 1)[0]
+    return {
+        "modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}",
+        "modelId": model_id,
+        "modelName": name or model_id.split(".", 1)[-1].split(":", 1)[0],
+        "providerName": provider or vendor.capitalize(),
+        "inputModalities": list(input_modalities),
+        "outputModalities": list(output_modalities),
+        "responseStreamingSupported": True,
+        "customizationsSupported": list(customizations),
+        "inferenceTypesSupported": list(inference_types),
+        "modelLifecycle": {"status": status, "startOfLifeTime": _LIFECYCLE_START},
+    }
+
+
+def system_profile(
+    profile_id: str, model_id: str, destinations: Iterable[str], *, account: str = DEFAULT_ACCOUNT
+) -> dict[str, Any]:
+    """A ``SYSTEM_DEFINED`` (cross-region) inference profile routing ``model_id``."""
+    source = next(iter(destinations))
+    return {
+        "inferenceProfileName": f"{profile_id.split('.', 1)[0].upper()} {model_id}",
+        "description": f"Routes requests to {model_id} across regions.",
+        "createdAt": "2024-08-27T00:00:00Z",
+        "updatedAt": "2024-10-22T12:30:00Z",
+        "inferenceProfileArn": f"arn:aws:bedrock:{source}:{account}:inference-profile/{profile_id}",
+        "models": [
+            {"modelArn": f"arn:aws:bedrock:{r}::foundation-model/{model_id}"} for r in destinations
+        ],
+        "inferenceProfileId": profile_id,
+        "status": "ACTIVE",
+        "type": "SYSTEM_DEFINED",
+    }
+
+
+def application_profile(name: str, model_id: str, region: str, account: str) -> dict[str, Any]:
+    """An ``APPLICATION`` inference profile owned by ``account``."""
+    profile_id = f"app-{name}"
+    return {
+        "inferenceProfileName": name,
+        "description": f"Application profile {name} of account {account}",
+        "createdAt": "2025-01-15T08:00:00Z",
+        "updatedAt": "2025-01-15T08:00:00Z",
+        "inferenceProfileArn": (
+            f"arn:aws:bedrock:{region}:{account}:application-inference-profile/{profile_id}"
+        ),
+        "models": [{"modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}"}],
+        "inferenceProfileId": profile_id,
+        "status": "ACTIVE",
+        "type": "APPLICATION",
+    }
+
+
+@dataclass
+class RegionCatalog:
+    """What one region offers: foundation models and system-defined profiles."""
+
+    models: list[dict[str, Any]] = field(default_factory=list)
+    profiles: list[dict[str, Any]] = field(default_factory=list)
+
+
+_US = ("us-east-1", "us-east-2", "us-west-2")
+_EU = ("eu-central-1", "eu-west-1", "eu-west-3")
+_AP = ("ap-northeast-1", "ap-southeast-2")
+_CLAUDE = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+_HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+_LLAMA = "meta.llama3-2-1b-instruct-v1:0"
+_NOVA = "amazon.nova-pro-v1:0"
+
+
+def default_catalog() -> dict[str, RegionCatalog]:
+    """A small, realistic catalogue over eight regions.
+
+    Includes a model reachable only through an inference profile
+    (``INFERENCE_PROFILE``), an unknown enum value (``BATCH_V2``), a legacy model,
+    and a global profile routing to more than five regions.
+    """
+    catalog: dict[str, RegionCatalog] = {}
+    everywhere = (*_US, *_EU, *_AP)
+    for region in everywhere:
+        models = [
+            foundation_model(
+                "amazon.titan-text-express-v1",
+                region,
+                provider="Amazon",
+                name="Titan Text G1 - Express",
+                inference_types=("ON_DEMAND",),
+                customizations=("FINE_TUNING",),
+            ),
+            foundation_model(
+                _HAIKU,
+                region,
+                provider="Anthropic",
+                name="Claude 3 Haiku",
+                input_modalities=("TEXT", "IMAGE"),
+                inference_types=("ON_DEMAND", "INFERENCE_PROFILE"),
+            ),
+            foundation_model(
+                "cohere.embed-english-v3",
+                region,
+                provider="Cohere",
+                name="Embed English",
+                output_modalities=("EMBEDDING",),
+                inference_types=("ON_DEMAND", "BATCH_V2"),
+            ),
+        ]
+        profiles = [
+            system_profile(
+                f"global.{_NOVA}", _NOVA, (region, *(r for r in everywhere if r != region))
+            )
+        ]
+        models.append(
+            foundation_model(
+                _NOVA,
+                region,
+                provider="Amazon",
+                name="Nova Pro",
+                input_modalities=("TEXT", "IMAGE", "VIDEO"),
+                inference_types=("INFERENCE_PROFILE",),
+            )
+        )
+        if region in _US:
+            models.append(
+                foundation_model(
+                    _CLAUDE,
+                    region,
+                    provider="Anthropic",
+                    name="Claude 3.5 Sonnet v2",
+                    input_modalities=("TEXT", "IMAGE"),
+                    inference_types=("INFERENCE_PROFILE",),
+                )
+            )
+            models.append(
+                foundation_model(
+                    _LLAMA,
+                    region,
+                    provider="Meta",
+                    name="Llama 3.2 1B Instruct",
+                    inference_types=("INFERENCE_PROFILE",),
+                )
+            )
+            profiles += [
+                system_profile(f"us.{_CLAUDE}", _CLAUDE, _US),
+                system_profile(f"us.{_HAIKU}", _HAIKU, _US),
+                system_profile(f"us.{_LLAMA}", _LLAMA, _US),
+            ]
+        if region in _EU:
+            profiles += [system_profile(f"eu.{_HAIKU}", _HAIKU, _EU)]
+            models.append(
+                foundation_model(
+                    "anthropic.claude-v2:1",
+                    region,
+                    provider="Anthropic",
+                    name="Claude",
+                    status="LEGACY",
+                )
+            )
+        if region in _AP:
+            profiles += [system_profile(f"apac.{_HAIKU}", _HAIKU, _AP)]
+        catalog[region] = RegionCatalog(models, profiles)
+    return catalog
