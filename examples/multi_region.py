@@ -25,7 +25,10 @@ import tempfile
 import time
 
 from dbp.llm.bedrock.discovery import DiscoveryCache
-from dbp.llm.bedrock.discovery.bedrock.models import BedrockModelDiscovery, requires_inference_profile
+from dbp.llm.bedrock.discovery.bedrock.models import (
+    BedrockModelDiscovery,
+    requires_inference_profile,
+)
 from dbp.llm.bedrock.discovery.bedrock.profiles import BedrockProfileDiscovery
 
 OFFLINE_REGIONS = [
