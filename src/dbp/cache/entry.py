@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 __all__ = ["Entry"]
@@ -14,7 +15,9 @@ class Entry(NamedTuple):
     expired value may still be served when the refresh fails (stale-on-error).
     ``owner`` names the decorated function that computed it (``None`` for
     values stored with :meth:`DiscoveryCache.set`), so ``cache_clear()`` removes
-    exactly that function's entries.
+    exactly that function's entries. ``refresh_at`` is when a hit should start a
+    background refresh (refresh-ahead; infinity: never); only the memory tier keeps
+    it, the others derive it from the lifetime when read.
     """
 
     value: Any
@@ -22,3 +25,4 @@ class Entry(NamedTuple):
     expires: float
     stale_until: float
     owner: str | None = None
+    refresh_at: float = math.inf
