@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import os
 import threading
 import time
@@ -31,11 +32,18 @@ Details = dict[str, Any]
 class Source:
     """The function being cached: returns the payload and counts how often it really ran."""
 
+    _made = itertools.count()
+
     def __init__(self, payload: Any, delay: float = 0.0) -> None:
         self.payload = payload
         self.delay = delay
         self.calls = 0
         self._lock = threading.Lock()
+        self._number = next(self._made)
+
+    def __repr__(self) -> str:
+        # Stable text: a derived key (key=None) tells functions apart by their closure.
+        return f"Source#{self._number}"
 
     def function(self) -> Callable[[str], Any]:
         def list_models(region: str) -> Any:

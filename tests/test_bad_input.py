@@ -363,4 +363,8 @@ def test_decorated_function_with_a_deep_result_returns_it_uncached(cache, warnin
     assert f(1) == _nested(500, "list")
     assert f(1) == _nested(500, "list")
     assert calls == [1, 1]  # not cached, but never an error
-    assert len(warnings_matching(warnings_log, "not cached")) == 2
+    # Warned once per function (issue 10), then at debug level.
+    assert len(warnings_matching(warnings_log, "not cached")) == 1
+    assert any(
+        r.levelname == "DEBUG" and "not cached" in r.getMessage() for r in warnings_log.records
+    )

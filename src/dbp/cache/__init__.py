@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from .clock import Clock, ManualClock, SystemClock
 from .decorator import CachedFunction, discovery_cached
+from .defaults import default_cache, set_default_cache
 from .info import CacheInfo
 from .sentinel import MISS, Miss
-from .tiered import TieredCache, default_cache, set_default_cache
+from .tiered import TieredCache
 
 __all__ = [
     "MISS",

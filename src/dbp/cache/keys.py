@@ -27,6 +27,8 @@ __all__ = [
     "KeyBuilder",
     "SignatureSource",
     "UnstableKeyError",
+    "check_key",
+    "closure_text",
     "compile_key",
     "derived_key_prefix",
     "key_expression",
@@ -37,6 +39,8 @@ __all__ = [
 KeyBuilder = Callable[..., str]
 
 _PLACEHOLDER = re.compile(r"<([^<>]*)>")
+#: Longer closure texts are replaced by their digest in keys and owner names.
+_CLOSURE_TEXT_MAX = 40
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -165,20 +169,68 @@ def signature_source(func: Callable[..., Any]) -> SignatureSource:
     )
 
 
+def closure_text(func: Callable[..., Any]) -> str:
+    """Stable text of the values ``func`` closes over ("" without a closure).
+
+    Two functions made by one factory (``make_adder(1)``, ``make_adder(2)``) have the
+    same module and qualified name; their closures tell them apart. Functions,
+    classes and modules in the closure are named by their qualified name; an empty
+    cell (a function that refers to itself) is skipped. Raises
+    :class:`UnstableKeyError` when a value has no text that is the same in every
+    process.
+    """
+    cells = getattr(func, "__closure__", None) or ()
+    names = getattr(getattr(func, "__code__", None), "co_freevars", ())
+    parts = []
+    for name, cell in zip(names, cells, strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # not yet assigned: the function itself, being decorated
+            continue
+        if inspect.isfunction(value) or inspect.isclass(value) or inspect.ismodule(value):
+            text = derived_key_prefix(value) if not inspect.ismodule(value) else value.__name__
+        elif callable(getattr(value, "__wrapped__", None)):  # another decorated function
+            text = derived_key_prefix(value.__wrapped__)
+        else:
+            try:
+                text = stable_text(value)
+            except UnstableKeyError:
+                raise UnstableKeyError(
+                    f"{derived_key_prefix(func)} closes over {name}, a "
+                    f"{type(value).__qualname__} with no stable text, so functions made by its "
+                    "factory can't be told apart; give the decorator an explicit key="
+                ) from None
+        parts.append(f"{name}={text}")
+    if not parts:
+        return ""
+    text = ",".join(parts)
+    if len(text) > _CLOSURE_TEXT_MAX:  # keep keys and owner names short: a digest
+        import hashlib
+
+        text = (
+            "#" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+        )
+    return f"[{text}]"
+
+
 def key_expression(
-    key: str | Callable[..., Any] | None, func: Callable[..., Any], sig: SignatureSource
+    key: str | Callable[..., Any] | None,
+    func: Callable[..., Any],
+    sig: SignatureSource,
+    *,
+    prefix: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Source of an expression computing the key from ``func``'s parameters.
 
     ``key`` is a template (``"bedrock_models:<region>"``, ``"<self.region>"``), a
-    callable taking the same arguments, or ``None`` for a key derived from the
-    function's module, qualified name and arguments.
+    callable taking the same arguments, or ``None`` for a key derived from
+    ``prefix`` (default: the function's module and qualified name) and the arguments.
     """
     where = derived_key_prefix(func)
     pieces: list[str] = []
     if key is None:
         # name=value pairs, one per parameter (*args as a tuple, **kwargs as a dict).
-        pieces.append(repr(where + ":"))
+        pieces.append(repr((prefix or where) + ":"))
         for i, name in enumerate(sig.names):
             label = f"{',' if i else ''}{name}="
             pieces.append(
@@ -239,3 +291,17 @@ def _checked_callable(key: Callable[..., Any], where: str) -> Callable[..., str]
         return result
 
     return build
+
+
+def check_key(key: object) -> str:
+    """A cache key is a non-empty ``str``; anything else is a clear error."""
+    if not isinstance(key, str):
+        raise TypeError(f"cache key must be a str, not {type(key).__name__}")
+    if not key:
+        raise ValueError("cache key must be a non-empty string")
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"cache key {key!r} is not valid Unicode text: {exc.reason}") from None
+    return key

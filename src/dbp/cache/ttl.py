@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 
-__all__ = ["TTLArg", "check_max_entries", "ttl_seconds"]
+__all__ = ["TTLArg", "check_max_entries", "tier_overrides", "ttl_seconds"]
 
 TTLArg = int | float | _dt.timedelta | None
 
@@ -48,3 +48,11 @@ def check_max_entries(value: object, name: str = "max_memory_entries") -> int:
     if value < 0:
         raise ValueError(f"{name} must be >= 0 (0 disables the memory tier), got {value!r}")
     return value
+
+
+def tier_overrides(**ttls: TTLArg) -> dict[str, float | None]:
+    """``memory_ttl=``/``disk_ttl=``/... as seconds by tier name (``None``: the cache's default)."""
+    return {
+        name.removesuffix("_ttl"): None if value is None else ttl_seconds(value, name, default=0)
+        for name, value in ttls.items()
+    }

@@ -5,10 +5,9 @@ Survive restarts and share results between the processes of a host, without a
 server and without ever serving a torn, foreign or executable record.
 
 [Design principles]
-- A file is ``<blake2b(key)>.dbpc``: a header line (JSON: format version, key,
-  owner, created, expires, stale_until, body length) then the body, which is
-  ``codec.encode``'s orjson ``[typed paths, value]``. The header is read alone
-  by ``cleanup`` and ``scan``.
+- A file is ``<blake2b(key)>.dbpc`` holding one record of :mod:`dbp.cache.envelope`
+  (a header line, then the orjson body). The header is read alone by ``cleanup``
+  and ``scan``.
 - Writes go to a uniquely named temp file in the same folder (pid + random), are
   flushed and fsynced, then ``os.replace``-d: readers see the old or the new file.
 - Anything unexpected in a file (bad JSON, wrong version, wrong key, wrong
@@ -26,23 +25,22 @@ import errno
 import logging
 import os
 import time
-from collections.abc import Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
-from .. import codec
+from .. import codec, envelope
 from ..clock import Clock
 from ..entry import Entry
+from ..envelope import FORMAT_VERSION, MAX_CLOCK_SKEW, Corrupt, DataVersion
 from ..faults import FaultLog
+from ..locations import make_private_dirs
+from ..locks.host import HostLock, HostLocks
 from ..sentinel import MISS, Miss
 
-__all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name", "make_private_dirs"]
+__all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name"]
 
-#: Bumped whenever the file layout changes; files of another version are misses.
-FORMAT_VERSION = 3
 SUFFIX = ".dbpc"
 TEMP_SUFFIX = ".tmp"
-#: A created time further ahead than this means the clock moved back: distrust it.
-MAX_CLOCK_SKEW = 300.0
 #: A temp file older than this is abandoned even if its pid is alive (pid reuse).
 STALE_TEMP_AGE = 3600.0
 
@@ -68,10 +66,6 @@ class EntryFile(NamedTuple):
     inode: int = 0  # of the file read, so a replacement written since is not removed
 
 
-class _Corrupt(Exception):
-    """A file that exists but is not a record of this format and key."""
-
-
 def file_name(key: str) -> str:
     """The file name for ``key``: a fixed-length hash, so any key is a safe name."""
     import hashlib  # here, not at module level: ~2 ms of start-up for every importer
@@ -81,52 +75,10 @@ def file_name(key: str) -> str:
     )
 
 
-#: A validated header line: (key, owner, created, expires, stale_until, body length).
-#: A plain tuple, not a NamedTuple: it is built on every disk read.
-Header = tuple[str, "str | None", float, float, float, int]
-
-
-_NUMBER = (int, float)
-
-
-def _parse_header(line: bytes | memoryview) -> Header:
-    """Parse and type-check a header line; anything unexpected is ``_Corrupt``."""
-    import orjson
-
-    try:
-        header: Any = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise _Corrupt(f"header is not JSON: {exc}") from None
-    if type(header) is not dict:
-        raise _Corrupt("header is not an object")
-    version = header.get("v")
-    if version != FORMAT_VERSION or type(version) is not int:
-        raise _Corrupt(f"format version {version!r}, expected {FORMAT_VERSION}")
-    get: Any = header.get
-    key, owner, created, expires, stale_until, length = (
-        get("key"),
-        get("owner"),
-        get("created"),
-        get("expires"),
-        get("stale_until"),
-        get("n"),
-    )
-    if (
-        type(key) is not str
-        or (owner is not None and type(owner) is not str)
-        or type(created) not in _NUMBER
-        or type(expires) not in _NUMBER
-        or type(stale_until) not in _NUMBER
-        or type(length) is not int
-    ):
-        raise _Corrupt("a header field has the wrong type")
-    if length < 0 or not created <= expires <= stale_until:
-        raise _Corrupt("header times or length are inconsistent")
-    return (key, owner, float(created), float(expires), float(stale_until), length)
-
-
 class DiskStore:
     """One folder of ``.dbpc`` files; see the module docstring for the format."""
+
+    name = "disk"
 
     def __init__(
         self,
@@ -135,12 +87,17 @@ class DiskStore:
         logger: logging.Logger,
         *,
         durable: bool = True,
+        data_version: Callable[[], DataVersion] = lambda: FORMAT_VERSION,
     ) -> None:
         self.directory = directory
+        #: The user's data version (``CACHE_VERSION``), read on every use so that
+        #: setting it on a cache instance takes effect at once.
+        self.data_version = data_version
         self.durable = durable
         self._clock = clock
         self._logger = logger
         self.faults = FaultLog(logger)
+        self.locks = HostLocks(os.path.join(directory, ".locks"), self.faults)
         self._paths: dict[str, str] = {}  # key -> file path, saves hashing on every read
 
     # -- paths -------------------------------------------------------------
@@ -156,20 +113,16 @@ class DiskStore:
     def ensure_directory(self) -> None:
         make_private_dirs(self.directory)
 
-    # -- reading -----------------------------------------------------------
-    def get(self, key: str) -> Entry | Miss:
-        """The fresh entry for ``key``, or ``MISS``."""
-        now = self._clock.time()
-        entry = self._load(key, now)
-        if entry is MISS or entry.expires <= now:
-            return MISS
-        return entry
+    def lock(self, key: str) -> HostLock:
+        """The host lock of ``key``: a lock file beside the entries."""
+        return self.locks.lock(key, file_name(key)[: -len(SUFFIX)])
 
-    def get_stale(self, key: str) -> Entry | Miss:
-        """The entry for ``key`` while within its stale window (fresh or expired)."""
+    # -- reading -----------------------------------------------------------
+    def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
+        """The fresh entry for ``key`` (with ``stale``: within its stale window), or ``MISS``."""
         now = self._clock.time()
         entry = self._load(key, now)
-        if entry is MISS or entry.stale_until <= now:
+        if entry is MISS or (entry.stale_until if stale else entry.expires) <= now:
             return MISS
         return entry
 
@@ -184,50 +137,28 @@ class DiskStore:
             return MISS
         self.faults.recovered("read cache file")
         try:
-            return self._decode(key, data, now)
-        except _Corrupt as exc:
+            return envelope.decode(key, data, now, self.data_version())
+        except Corrupt as exc:
             self._logger.debug("dbp cache: ignoring %s for key %r: %s", path, key, exc)
             return MISS
 
-    def _decode(self, key: str, data: bytes, now: float) -> Entry:
-        newline = data.find(b"\n")
-        if newline < 0:
-            raise _Corrupt("no header line")
-        stored_key, owner, created, expires, stale_until, length = _parse_header(data[:newline])
-        if stored_key != key:
-            raise _Corrupt(f"file holds key {stored_key!r}")
-        body = memoryview(data)[newline + 1 :]
-        if len(body) != length:
-            raise _Corrupt(f"body is {len(body)} bytes, header says {length}")
-        if created > now + MAX_CLOCK_SKEW:
-            raise _Corrupt("created in the future (the clock moved back)")
-        try:
-            value = codec.decode(body)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            raise _Corrupt(f"body does not decode: {exc}") from None
-        return Entry(value, created, expires, stale_until, owner)
-
     # -- writing -----------------------------------------------------------
-    def encode(self, key: str, entry: Entry) -> bytes:
+    def encode(self, key: str, entry: Entry, body: bytes | None = None) -> bytes:
         """The complete file for ``entry``; raises ``TypeError`` for unstorable values."""
-        import orjson
+        if body is None:
+            body = codec.encode(key, entry.value)
+        return envelope.encode(key, entry, body, self.data_version())
 
-        body = codec.encode(key, entry.value)
-        fields: dict[str, Any] = {
-            "v": FORMAT_VERSION,
-            "key": key,
-            "created": entry.created,
-            "expires": entry.expires,
-            "stale_until": entry.stale_until,
-            "n": len(body),
-        }
-        if entry.owner is not None:  # absent means None: a shorter header to parse
-            fields["owner"] = entry.owner
-        return b"".join((orjson.dumps(fields), b"\n", body))
+    def set(
+        self, key: str, entry: Entry, *, fence: object | None = None, body: bytes | None = None
+    ) -> bool:
+        """Write ``entry`` atomically; on an OS error warn (once) and return False.
 
-    def set(self, key: str, entry: Entry, encoded: bytes | None = None) -> bool:
-        """Write ``entry`` atomically; on an OS error warn (once) and return False."""
-        data = self.encode(key, entry) if encoded is None else encoded
+        ``body`` is ``codec.encode`` of the value when the caller already made it
+        (it validates the value once for every tier). ``fence`` is unused: a host
+        lock cannot lapse while its holder lives.
+        """
+        data = self.encode(key, entry, body)
         path = self.path_for(key)
         try:
             try:
@@ -382,34 +313,16 @@ class DiskStore:
         if newline < 0:
             return broken
         try:
-            key, owner, created, expires, stale_until, length = _parse_header(bytes(head[:newline]))
-        except _Corrupt:
+            key, owner, created, expires, stale_until, length = envelope.parse_header(
+                bytes(head[:newline]), self.data_version()
+            )
+        except Corrupt:
             return broken
         if size != newline + 1 + length:
             return broken
         return broken._replace(
             key=key, owner=owner, created=created, expires=expires, stale_until=stale_until
         )
-
-
-def make_private_dirs(directory: str) -> None:
-    """Create ``directory`` and missing parents as 0700, whatever the umask."""
-    missing: list[str] = []
-    path = directory
-    while not os.path.isdir(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            if not os.path.isdir(path):
-                raise
-            continue
-        os.chmod(path, 0o700)
 
 
 def _read_file(path: str) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbp.cache import tiered
+from dbp.cache import defaults
 from dbp.cache.tiered import TieredCache
 
 from .bedrock.data import profile_routes_model
@@ -71,12 +71,12 @@ class DiscoveryCache(TieredCache):
 
 
 # ``@discovery_cached`` without ``cache=`` uses a DiscoveryCache once this layer is loaded.
-tiered.set_default_factory(DiscoveryCache)
+defaults.set_default_factory(DiscoveryCache)
 
 
 def default_cache() -> DiscoveryCache:
     """The process-wide cache used by ``@discovery_cached`` without ``cache=``."""
-    cache = tiered.default_cache()
+    cache = defaults.default_cache()
     if not isinstance(cache, DiscoveryCache):  # set by set_default_cache to a plain one
         raise TypeError(f"the default cache is a {type(cache).__name__}, not a DiscoveryCache")
     return cache
@@ -84,4 +84,4 @@ def default_cache() -> DiscoveryCache:
 
 def set_default_cache(cache: TieredCache | None) -> None:
     """Replace the process-wide default cache (``None``: build a new one on next use)."""
-    tiered.set_default_cache(cache)
+    defaults.set_default_cache(cache)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Literal, TypeVar
 
-from dbp.cache.sentinel import Miss
+from dbp.cache.decorator import BoundCachedCallable
 
 from ..cache import LOGGER_NAME, DiscoveryCache, default_cache
 from .clients import BedrockClients, ClientFactory
@@ -154,42 +154,22 @@ class DiscoveryBase:
     # -- caching helpers --------------------------------------------------------------
     def through_cache(
         self,
-        key: str,
-        cached: Callable[[], T],
+        cached: BoundCachedCallable[T],
         fetch: Callable[[], T],
-        owner: str,
-        *,
+        *args: Any,
         refresh: bool,
     ) -> T:
-        """Read ``key`` through the decorated ``cached``, or bypass it.
+        """Call the decorated ``cached(*args)``, refresh it, or bypass the cache.
 
-        ``refresh`` fetches anew and stores the result (serving the stale value,
-        with a warning, if AWS stays busy); ``use_cache=False`` only fetches.
+        ``refresh`` fetches anew through the cache's read-through path (single
+        flight, stored, the stale value served if AWS stays busy); ``use_cache=False``
+        only fetches.
         """
         if not self.use_cache:
             return fetch()
-        if not (refresh or self.refresh):
-            return cached()
-        try:
-            value = fetch()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            entry = self.cache.lookup_stale(key, MAX_STALE.total_seconds())
-            if isinstance(entry, Miss):
-                raise
-            logger.warning("%s; serving the cached value of %r instead", exc, key)
-            stale: T = entry.value
-            return stale
-        self.cache.store(
-            key,
-            value,
-            memory_ttl=self.cache.memory_ttl_seconds,
-            disk_ttl=self.cache.disk_ttl_seconds,
-            owner=owner,
-            max_stale=MAX_STALE.total_seconds(),
-        )
-        return value
+        if refresh or self.refresh:
+            return cached.refresh(*args)
+        return cached(*args)
 
     def unavailable_key(self, region: str) -> str | None:
         """Key remembering "region not usable with these credentials" (None: don't remember)."""

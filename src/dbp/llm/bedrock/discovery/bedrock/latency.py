@@ -12,7 +12,8 @@ starts informed.
 - Several processes may record at once: a save is a read-modify-write under the
   cache's per-key process lock, applying only this process's new samples to what
   is on disk, so no process's measurements are lost.
-- Memory tier bypassed for this key: every save and reload sees other processes' writes.
+- Memory tier skipped for this key (``memory_ttl=0`` on reads and writes): every
+  save and reload sees other processes' writes.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class RegionLatencyTracker:
                 self._pending.clear()
                 return
             pending, self._pending = self._pending, {}
-            with self.cache.process_lock(self.key):
+            with self.cache.locked(self.key):
                 merged = self._read()
                 for region, samples in pending.items():
                     for seconds, when in samples:
@@ -140,7 +141,7 @@ class RegionLatencyTracker:
 
     def reset(self, region: str | None = None) -> None:
         """Forget ``region``'s measurements (or all), here and on disk."""
-        with self._lock, self.cache.process_lock(self.key):
+        with self._lock, self.cache.locked(self.key):
             stored = self._read()
             if region is None:
                 stored.clear()
@@ -169,11 +170,10 @@ class RegionLatencyTracker:
         return self._stats
 
     def _read(self) -> dict[str, RegionLatency]:
-        self.cache.memory.delete(self.key)  # always the shared (disk) copy
-        found = self.cache.lookup(self.key, 0)
+        found = self.cache.get(self.key, MISS, memory_ttl=0)  # always the shared copy
         if found is MISS:
             return {}
-        return _parse(found[0])
+        return _parse(found)
 
     def _write(self, stats: dict[str, RegionLatency]) -> None:
         value = {

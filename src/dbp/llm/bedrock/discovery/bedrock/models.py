@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dbp.cache.decorator import discovery_cached
-from dbp.cache.keys import derived_key_prefix
 
 from ..cache import LOGGER_NAME
 from .base import MAX_STALE, DiscoveryBase, OnError, ProgressCallback
@@ -234,11 +233,7 @@ class BedrockModelDiscovery(DiscoveryBase):
         self.remembered_unavailable(region, "ListFoundationModels", refresh)
         try:
             return self.through_cache(
-                self.MODEL_KEY.format(region=region),
-                lambda: self._cached_models(region),
-                lambda: self._fetch_models(region),
-                _MODELS_OWNER,
-                refresh=refresh,
+                self._cached_models, lambda: self._fetch_models(region), region, refresh=refresh
             )
         except RegionUnavailableError as exc:
             self.remember_unavailable(exc)
@@ -259,7 +254,3 @@ class BedrockModelDiscovery(DiscoveryBase):
         )
         models: list[Model] = response.get("modelSummaries", [])
         return models
-
-
-# Owner name the decorator gives these entries (so ``--refresh`` writes look the same).
-_MODELS_OWNER = derived_key_prefix(BedrockModelDiscovery._cached_models)

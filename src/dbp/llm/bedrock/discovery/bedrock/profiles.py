@@ -26,7 +26,6 @@ from functools import partial
 from typing import Any
 
 from dbp.cache.decorator import discovery_cached
-from dbp.cache.keys import derived_key_prefix
 
 from ..cache import LOGGER_NAME
 from .base import MAX_STALE, DiscoveryBase, OnError, ProgressCallback
@@ -219,10 +218,9 @@ class BedrockProfileDiscovery(DiscoveryBase):
                 account = self._account_id if self._account_known else None
             if profile_type in (None, SYSTEM_DEFINED):
                 system = self.through_cache(
-                    self.PROFILE_KEY.format(region=region),
-                    lambda: self._cached_system(region),
+                    self._cached_system,
                     lambda: self._fetch_profiles(region, SYSTEM_DEFINED),
-                    _SYSTEM_OWNER,
+                    region,
                     refresh=refresh,
                 )
                 profiles += _for_account(system, account)
@@ -239,10 +237,10 @@ class BedrockProfileDiscovery(DiscoveryBase):
         if account is None:  # unknown owner: correct but uncached
             return self._fetch_profiles(region, APPLICATION)
         found = self.through_cache(
-            self.APPLICATION_KEY.format(region=region, account=account),
-            lambda: self._cached_application(region, account),
+            self._cached_application,
             lambda: self._fetch_profiles(region, APPLICATION),
-            _APPLICATION_OWNER,
+            region,
+            account,
             refresh=refresh,
         )
         # Defence in depth: never hand out another account's profile.
@@ -311,5 +309,3 @@ def _for_account(profiles: list[Profile], account: str | None) -> list[Profile]:
 
 
 # Owner names the decorator gives these entries (so ``--refresh`` writes look the same).
-_SYSTEM_OWNER = derived_key_prefix(BedrockProfileDiscovery._cached_system)
-_APPLICATION_OWNER = derived_key_prefix(BedrockProfileDiscovery._cached_application)

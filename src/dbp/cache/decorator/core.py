@@ -1,0 +1,200 @@
+"""What one decorated function needs, fixed at decoration time.
+
+The core builds keys, chooses the cache, states the function's policy and hands
+every miss to the cache's one read-through path (:mod:`dbp.cache.readthrough`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, cast
+
+from ..defaults import default_cache
+from ..info import Counters
+from ..keys import (
+    UnstableKeyError,
+    closure_text,
+    derived_key_prefix,
+    key_expression,
+    signature_source,
+)
+from ..readthrough.steps import Policy
+from ..tiered import LOGGER_NAME, TieredCache
+from ..ttl import TTLArg, tier_overrides, ttl_seconds
+from .options import DEFAULT_MAX_STALE_SECONDS, ErrorSpec, refresh_fraction, stale_predicate
+
+__all__ = ["CacheSpec", "Core"]
+
+CacheSpec = TieredCache | Callable[..., TieredCache] | None
+KEY_ERRORS = (UnstableKeyError, AttributeError)
+
+logger = logging.getLogger(LOGGER_NAME)
+
+
+class Core:
+    """Key, cache, policy and counters of one decorated function."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        key: str | Callable[..., Any] | None,
+        ttls: dict[str, TTLArg],
+        cache: CacheSpec,
+        serve_stale_on_error: ErrorSpec,
+        max_stale: TTLArg,
+        refresh_ahead: float | None = None,
+    ) -> None:
+        raw = func.__func__ if isinstance(func, (classmethod, staticmethod)) else func
+        if not callable(raw):
+            raise TypeError(
+                f"discovery_cached must decorate a function, not {type(func).__name__}; "
+                "did you write @discovery_cached without parentheses?"
+            )
+        self.func: Callable[..., Any] = raw
+        self.name = derived_key_prefix(raw)
+        # Functions made by one factory share module and qualified name: what tells
+        # them apart is their closure. Its text joins the owner (so cache_clear()
+        # of one keeps the other's entries) and so the derived key (key=None); a
+        # derived key without stable closure text would mix such functions up, so
+        # those calls bypass the cache (one warning). A template key is kept as written.
+        try:
+            closure = closure_text(raw)
+            self.unstable_closure: UnstableKeyError | None = None
+        except UnstableKeyError as exc:
+            closure = ""
+            self.unstable_closure = exc if key is None else None
+        self.owner = self.name + closure
+        self.signature = signature_source(raw)
+        self.key_source, self.key_namespace = key_expression(
+            key, raw, self.signature, prefix=self.owner
+        )
+        self.key = cast(
+            "Callable[..., str]",
+            self.signature.define(
+                "cache_key", f"    return {self.key_source}", dict(self.key_namespace)
+            ),
+        )
+        self.overrides = tier_overrides(**ttls)
+        if cache is not None and not isinstance(cache, TieredCache) and not callable(cache):
+            raise TypeError(
+                "cache must be a TieredCache (such as a DiscoveryCache), a callable returning "
+                f"one, or None, not {type(cache).__name__}"
+            )
+        self.cache = cache if isinstance(cache, TieredCache) else None
+        self.cache_provider = None if isinstance(cache, TieredCache) else cache
+        self.stale_on = stale_predicate(serve_stale_on_error)
+        if max_stale is not None and self.stale_on is None:
+            raise ValueError("max_stale only applies with serve_stale_on_error")
+        self.max_stale = (
+            ttl_seconds(max_stale, "max_stale", default=DEFAULT_MAX_STALE_SECONDS)
+            if self.stale_on is not None
+            else 0.0
+        )
+        self.refresh_ahead = refresh_fraction(refresh_ahead)
+        self.stats = Counters()
+        self.warned_key_failure = False
+        self.is_async = inspect.iscoroutinefunction(raw)
+
+    # -- resolution -------------------------------------------------------------------
+    def resolve_cache(self, instance: Any) -> TieredCache:
+        if self.cache is not None:
+            return self.cache
+        provider = self.cache_provider
+        if provider is None:
+            return default_cache()
+        if instance is not None:
+            cache = provider(instance)
+        else:
+            try:
+                cache = provider()
+            except TypeError as exc:
+                raise TypeError(
+                    f"the cache of {self.name} is chosen per instance (cache= is a callable "
+                    "of the instance): call it, or its cache_clear(), through an instance"
+                ) from exc
+        if not isinstance(cache, TieredCache):
+            raise TypeError(
+                f"cache provider of {self.name} returned {type(cache).__name__}, "
+                "not a TieredCache (such as a DiscoveryCache)"
+            )
+        return cache
+
+    def policy(self, cache: TieredCache) -> Policy:
+        """This function's policy against ``cache``'s tiers and defaults."""
+        return Policy(
+            cache.ttls(self.overrides),
+            self.owner,
+            self.max_stale,
+            self.stale_on,
+            self.refresh_ahead,
+            self.stats,
+        )
+
+    def build_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        """The key, or ``None`` when it can't be built (then the call bypasses the cache)."""
+        try:
+            if self.unstable_closure is not None:
+                raise self.unstable_closure
+            return self.key(*args, **kwargs)
+        except KEY_ERRORS as exc:
+            if not self.warned_key_failure:
+                self.warned_key_failure = True
+                logger.warning(
+                    "dbp cache: %s is called without caching: cannot build its key (%s)",
+                    self.name,
+                    exc,
+                )
+            return None
+
+    # -- calls ------------------------------------------------------------------------------
+    def call(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A full call (``args`` are the function's own arguments)."""
+        key = self.build_key(args, kwargs)
+        if key is None:
+            return self.func(*args, **kwargs)
+        return self.miss(self.cache or self.resolve_cache(instance), key, args, kwargs)
+
+    def miss(
+        self, cache: TieredCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Everything after the generated hit path found nothing in memory."""
+        compute = functools.partial(self.func, *args, **kwargs)
+        return cache.read_through.get_or_compute(key, compute, self.policy(cache))
+
+    async def acall(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        key = self.build_key(args, kwargs)
+        if key is None:
+            return await self.func(*args, **kwargs)
+        cache = self.cache or self.resolve_cache(instance)
+        compute = functools.partial(self.func, *args, **kwargs)
+        return await cache.read_through.aget_or_compute(key, compute, self.policy(cache))
+
+    def refresh_soon(
+        self, cache: TieredCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        """From the generated hit path: a memory hit due for refresh-ahead."""
+        compute = functools.partial(self.func, *args, **kwargs)
+        cache.read_through.refresh_soon(key, compute, self.policy(cache), is_async=False)
+
+    def refresh(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Compute anew and store, single-flighted; stale on error when allowed."""
+        key = self.build_key(args, kwargs)
+        if key is None:
+            return self.func(*args, **kwargs)
+        cache = self.cache or self.resolve_cache(instance)
+        compute = functools.partial(self.func, *args, **kwargs)
+        if self.is_async:
+            return cache.read_through.aget_or_compute(key, compute, self.policy(cache), force=True)
+        return cache.read_through.get_or_compute(key, compute, self.policy(cache), force=True)
+
+    # -- management -------------------------------------------------------------------------
+    def clear(self, instance: Any) -> int:
+        removed = self.resolve_cache(instance).clear_owner(self.owner)
+        self.stats.reset()
+        return removed
+
+    def invalidate(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+        return self.resolve_cache(instance).invalidate(self.key(*args, **kwargs))

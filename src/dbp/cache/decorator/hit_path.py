@@ -1,0 +1,91 @@
+"""The generated hit path: a ``__call__`` per decorated sync function.
+
+[Intent]
+A memory hit is the call users make most; it must cost less than
+``cachetools.cached``. Generic code pays for binding ``*args``, building the key
+through a helper and resolving the cache; generated code pays for none of it.
+
+[Implementation details]
+The generated function has the decorated function's own parameter list (so Python
+binds the arguments, in C, and reports a bad call in the function's name) and
+the key expression inlined. It reads the memory tier only through
+:class:`~dbp.cache.stores.memory.HitView`: the slot dict, the clock, and the slot
+positions, formatted into the source as constants. What remains per hit: the key,
+one dict lookup, one clock read, the LRU touch and a counter. Everything else is
+:meth:`~.core.Core.miss`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..stores.memory import HitView
+from .core import KEY_ERRORS, Core
+
+__all__ = ["hit_path"]
+
+_SOURCE = """\
+    try:
+        __dbp_key = {key}
+    except __dbp_key_errors:
+        return __dbp_core.call(None, {args}, {kwargs})
+    {resolve}{memory}
+    return __dbp_core.miss(__dbp_cache, __dbp_key, {args}, {kwargs})
+"""
+
+_MEMORY = """
+    __dbp_slot = {slots}.get(__dbp_key)
+    if __dbp_slot is not None and __dbp_slot[{fresh}] > (__dbp_now := {monotonic}()):
+        __dbp_next(__dbp_stats.memory_hits)
+        try:
+            {slots}.move_to_end(__dbp_key)
+        except KeyError:
+            pass{refresh}
+        return __dbp_slot[{value}]"""
+
+_REFRESH = """
+        if __dbp_slot[{refresh_from}] <= __dbp_now:
+            __dbp_core.refresh_soon(__dbp_cache, __dbp_key, {args}, {kwargs})"""
+
+
+def hit_path(core: Core) -> Callable[..., Any]:
+    """Generate the unbound ``__call__`` of one decorated sync function.
+
+    With a fixed cache the memory dict and the clock are constants of the code;
+    with a cache provider they are read from the resolved cache's view. A
+    function whose ``memory_ttl`` is 0 skips the memory tier entirely.
+    """
+    namespace: dict[str, Any] = dict(core.key_namespace)
+    namespace.update(
+        __dbp_core=core, __dbp_stats=core.stats, __dbp_next=next, __dbp_key_errors=KEY_ERRORS
+    )
+    if core.cache is not None:
+        view = core.cache.hit_view
+        namespace.update(__dbp_cache=core.cache, __dbp_slots=view.slots, __dbp_clock=view.monotonic)
+        resolve, slots, monotonic = "pass", "__dbp_slots", "__dbp_clock"
+    else:
+        namespace["__dbp_resolve"] = core.resolve_cache
+        resolve = "__dbp_cache = __dbp_resolve(None)\n    __dbp_view = __dbp_cache.hit_view"
+        slots, monotonic = "__dbp_view.slots", "__dbp_view.monotonic"
+    sig = core.signature
+    memory = ""
+    if core.overrides.get("memory") != 0:
+        refresh = ""
+        if core.refresh_ahead:  # only functions that asked for it pay for the check
+            refresh = _REFRESH.format(
+                refresh_from=HitView.REFRESH_FROM, args=sig.args, kwargs=sig.kwargs
+            )
+        memory = _MEMORY.format(
+            slots=slots,
+            monotonic=monotonic,
+            fresh=HitView.FRESH_UNTIL,
+            value=HitView.VALUE,
+            refresh=refresh,
+        )
+    body = _SOURCE.format(
+        key=core.key_source, args=sig.args, kwargs=sig.kwargs, resolve=resolve, memory=memory
+    )
+    call = sig.define("__call__", body, namespace)
+    call.__qualname__ = getattr(core.func, "__qualname__", "__call__")  # errors read "f() ..."
+    return call

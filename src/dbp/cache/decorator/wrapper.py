@@ -1,0 +1,158 @@
+"""The wrapt proxies ``@discovery_cached`` returns, with the ``cache_*`` methods.
+
+Built on ``wrapt.FunctionWrapper`` so methods, classmethods and staticmethods bind
+correctly and name, docstring, signature and ``__wrapped__`` are kept. Like
+``functools.lru_cache`` functions, a cached function pickles by reference (module
+and qualified name), so it can be passed to process pools, and copies of it are
+the function itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+from ..info import CacheInfo
+from .core import Core
+
+__all__ = ["CachedFunction"]
+
+if TYPE_CHECKING:
+    _FunctionWrapper = wrapt.FunctionWrapper[..., Any]
+    _BoundFunctionWrapper = wrapt.BoundFunctionWrapper[..., Any]
+else:
+    _FunctionWrapper = wrapt.FunctionWrapper
+    _BoundFunctionWrapper = wrapt.BoundFunctionWrapper
+
+
+def _full_args(instance: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return args if instance is None else (instance, *args)
+
+
+def _by_qualified_name(module: str, qualname: str) -> Any:
+    """Unpickling a cached function: import its module, walk its qualified name."""
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+class _BoundCachedFunction(_BoundFunctionWrapper):
+    """A cached method bound to an instance (or a classmethod bound to its class)."""
+
+    def _bound_instance(self) -> Any:
+        """What the function receives first: the instance, the class, or nothing."""
+        if self._self_binding == "classmethod":
+            return getattr(self.__wrapped__, "__self__", None)
+        if self._self_binding == "staticmethod":
+            return None
+        return self._self_instance
+
+    @property
+    def _core(self) -> Core:
+        core: Core = self._self_parent._self_core
+        return core
+
+    def cache_info(self) -> CacheInfo:
+        """Hit and miss counts of this function (shared by all instances)."""
+        return self._core.stats.snapshot()
+
+    def cache_clear(self) -> int:
+        """Remove every entry this function stored, in every tier; reset the counts."""
+        return self._core.clear(self._bound_instance())
+
+    def cache_key(self, *args: Any, **kwargs: Any) -> str:
+        """The cache key a call with these arguments uses."""
+        instance = self._bound_instance()
+        return self._core.key(*_full_args(instance, args), **kwargs)
+
+    def invalidate(self, *args: Any, **kwargs: Any) -> int:
+        """Drop the entry a call with these arguments would use."""
+        instance = self._bound_instance()
+        return self._core.invalidate(instance, _full_args(instance, args), kwargs)
+
+    def refresh(self, *args: Any, **kwargs: Any) -> Any:
+        """Call anew and store the result, even if a fresh one is cached."""
+        instance = self._bound_instance()
+        return self._core.refresh(instance, _full_args(instance, args), kwargs)
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # Like a bound method: the object it is bound to, and the attribute name.
+        bound = self._self_instance
+        if bound is None or self._self_binding == "staticmethod":
+            bound = getattr(self.__wrapped__, "__self__", None) or self._self_owner
+        return (getattr, (bound, self.__name__))
+
+    def __copy__(self) -> _BoundCachedFunction:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> _BoundCachedFunction:
+        return self
+
+
+class CachedFunction(_FunctionWrapper):
+    """What ``@discovery_cached`` returns: the function plus ``cache_*`` methods."""
+
+    __bound_function_wrapper__ = _BoundCachedFunction
+
+    def __init__(self, wrapped: Callable[..., Any], core: Core) -> None:
+        # The bound path (methods, classmethods, staticmethods): wrapt has
+        # already split off the instance; the key and the call want it back.
+        def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            full = _full_args(instance, args)
+            if core.is_async:
+                return core.acall(instance, full, kwargs)  # a coroutine, awaited by the caller
+            return core.call(instance, full, kwargs)
+
+        super().__init__(wrapped, wrapper)
+        self._self_core = core
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Replaced per function by the generated hit path; this generic path serves
+        # async functions and anything called on the base class directly.
+        core: Core = self._self_core
+        if core.is_async:
+            return core.acall(None, args, kwargs)
+        return core.call(None, args, kwargs)
+
+    def cache_info(self) -> CacheInfo:
+        """Hit and miss counts since decoration or the last ``cache_clear()``."""
+        return self._self_core.stats.snapshot()
+
+    def cache_clear(self) -> int:
+        """Remove every entry this function stored, in every tier, by any process; reset counts."""
+        return self._self_core.clear(None)
+
+    def cache_key(self, *args: Any, **kwargs: Any) -> str:
+        """The cache key a call with these arguments uses."""
+        return self._self_core.key(*args, **kwargs)
+
+    def invalidate(self, *args: Any, **kwargs: Any) -> int:
+        """Drop the entry a call with these arguments would use."""
+        return self._self_core.invalidate(None, args, kwargs)
+
+    def refresh(self, *args: Any, **kwargs: Any) -> Any:
+        """Call anew and store the result, even if a fresh one is cached."""
+        return self._self_core.refresh(None, args, kwargs)
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # By reference, as pickle does for functions: the receiving process imports
+        # the module and finds the same cached function there.
+        func = self._self_core.func
+        module, qualname = getattr(func, "__module__", None), getattr(func, "__qualname__", "")
+        if not module or "<locals>" in qualname:
+            raise pickle.PicklingError(
+                f"cannot pickle cached function {qualname or func!r}: only functions "
+                "reachable by module and qualified name can be pickled (by reference)"
+            )
+        return (_by_qualified_name, (module, qualname))
+
+    def __copy__(self) -> CachedFunction:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> CachedFunction:
+        return self

@@ -1,0 +1,47 @@
+"""The process-wide default cache, used by ``@discovery_cached`` without ``cache=``.
+
+Created on first use (so importing creates nothing). A layer above may register
+what to build (the Bedrock layer registers its ``DiscoveryCache``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from .tiered import TieredCache
+
+__all__ = ["default_cache", "set_default_cache", "set_default_factory"]
+
+_default_lock = threading.Lock()
+_default_factory: Callable[[], TieredCache] = TieredCache
+_default: TieredCache | None = None
+
+
+def default_cache() -> TieredCache:
+    """The process-wide cache used by ``@discovery_cached`` without ``cache=``.
+
+    Created on first use (so importing creates nothing) from ``$DBP_CACHE_DIR``
+    or the platform cache folder.
+    """
+    global _default
+    cache = _default
+    if cache is None:
+        with _default_lock:
+            if _default is None:
+                _default = _default_factory()
+            cache = _default
+    return cache
+
+
+def set_default_cache(cache: TieredCache | None) -> None:
+    """Replace the process-wide default cache (``None``: build a new one on next use)."""
+    global _default
+    with _default_lock:
+        _default = cache
+
+
+def set_default_factory(factory: Callable[[], TieredCache]) -> None:
+    """What :func:`default_cache` builds on first use (a layer above may register a subclass)."""
+    global _default_factory
+    _default_factory = factory

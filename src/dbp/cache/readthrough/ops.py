@@ -1,0 +1,102 @@
+"""Operations a read-through step yields, and the two drivers that perform them.
+
+A step (:mod:`.steps`) never blocks itself: it yields an :class:`Io` (a method
+of a store or lock) or a :class:`Call` (the user's function), and the driver
+runs it: :func:`drive` directly, :func:`adrive` by awaiting its async form
+(``aget`` for ``get`` when the store has one, ``acquire_async`` for
+``acquire``, the coroutine the user's async function returns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+__all__ = ["Call", "Io", "Op", "adrive", "drive"]
+
+#: Async names of the methods whose sync name differs by more than an ``a`` prefix.
+_ASYNC_NAMES = {"acquire": "acquire_async"}
+
+
+class Io:
+    """``target.method(*args, **kwargs)``, or its async twin when driven async."""
+
+    __slots__ = ("args", "kwargs", "method", "target")
+
+    def __init__(self, target: Any, method: str, *args: Any, **kwargs: Any) -> None:
+        self.target = target
+        self.method = method
+        self.args = args
+        self.kwargs = kwargs
+
+    def run(self) -> Any:
+        return getattr(self.target, self.method)(*self.args, **self.kwargs)
+
+    async def arun(self) -> Any:
+        twin = getattr(self.target, _ASYNC_NAMES.get(self.method, "a" + self.method), None)
+        if twin is None:  # local tiers (memory, disk) have no async form: run inline
+            return self.run()
+        return await twin(*self.args, **self.kwargs)
+
+
+class Call:
+    """The user's function: its value, or (async) the awaited coroutine's."""
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self.compute = compute
+
+    def run(self) -> Any:
+        return self.compute()
+
+    async def arun(self) -> Any:
+        return await self.compute()
+
+
+Op = Io | Call
+
+
+class _Stepper:
+    """Feeds a step the outcome of each operation it yields (value or exception)."""
+
+    __slots__ = ("error", "plan", "result", "value")
+
+    def __init__(self, plan: Generator[Op, Any, Any]) -> None:
+        self.plan = plan
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.result: Any = None
+
+    def next(self) -> Op | None:
+        """The next operation, or ``None`` when the step has returned (see ``result``)."""
+        try:
+            if self.error is not None:
+                error, self.error = self.error, None
+                return self.plan.throw(error)
+            return self.plan.send(self.value)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+
+def drive(plan: Generator[Op, Any, Any]) -> Any:
+    """Run ``plan`` in this thread, performing each operation as it comes."""
+    stepper = _Stepper(plan)
+    while (op := stepper.next()) is not None:
+        try:
+            stepper.value = op.run()
+        except BaseException as exc:
+            stepper.error = exc
+    return stepper.result
+
+
+async def adrive(plan: Generator[Op, Any, Any]) -> Any:
+    """Run ``plan`` in a coroutine, awaiting each operation's async form."""
+    stepper = _Stepper(plan)
+    while (op := stepper.next()) is not None:
+        try:
+            stepper.value = await op.arun()
+        except BaseException as exc:
+            stepper.error = exc
+    return stepper.result
