@@ -10,7 +10,16 @@ import errno as _errno
 import logging
 import threading
 
-__all__ = ["FaultLog"]
+__all__ = ["FOLDER", "FaultLog", "folder_unusable"]
+
+#: The condition of a cache folder that can't be used at all (one warning for it).
+FOLDER = "use cache folder"
+_FOLDER_ERRNOS = frozenset((_errno.ENOTDIR,))
+
+
+def folder_unusable(exc: BaseException) -> bool:
+    """An error that says the folder itself is unusable, not one file (ENOTDIR ...)."""
+    return getattr(exc, "errno", None) in _FOLDER_ERRNOS
 
 
 class FaultLog:
@@ -21,18 +30,49 @@ class FaultLog:
         self._lock = threading.Lock()
         self._active: set[tuple[str, int]] = set()
 
-    def report(self, action: str, path: str, exc: BaseException, consequence: str) -> None:
-        """Log ``exc`` at warning level the first time this condition is seen."""
-        code = getattr(exc, "errno", None) or 0
+    def report(
+        self,
+        action: str,
+        path: str,
+        exc: BaseException,
+        consequence: str,
+        *,
+        by_errno: bool = True,
+        detail: str | None = None,
+    ) -> None:
+        """Log ``exc`` at warning level the first time this condition is seen.
+
+        A condition is the action and the error number (``by_errno=False``: the
+        action alone, whatever the error). ``detail`` replaces the exception's text.
+        """
+        code = (getattr(exc, "errno", None) or 0) if by_errno else 0
         condition = (action, code)
         with self._lock:
             if condition in self._active:
                 self._logger.debug("dbp cache: still cannot %s %s: %s", action, path, exc)
                 return
             self._active.add(condition)
-        name = _errno.errorcode.get(code, type(exc).__name__)
+        number = getattr(exc, "errno", None) or 0
+        name = _errno.errorcode.get(number, type(exc).__name__)
         self._logger.warning(
-            "dbp cache: cannot %s %s (%s: %s); %s", action, path, name, exc, consequence
+            "dbp cache: cannot %s %s (%s: %s); %s",
+            action,
+            path,
+            name,
+            exc if detail is None else detail,
+            consequence,
+        )
+
+    def report_folder(self, folder: str, exc: BaseException) -> None:
+        """One warning for an unusable cache folder, naming it and what to do."""
+        self.report(
+            FOLDER,
+            folder,
+            exc,
+            "keeping results in memory only until it works; set DBP_CACHE_DIR to a "
+            "writable folder to keep them on disk",
+            by_errno=False,
+            detail=getattr(exc, "strerror", None) or str(exc),  # the folder, not a file in it
         )
 
     def recovered(self, action: str) -> None:

@@ -122,6 +122,13 @@ class Core:
             )
         return cache
 
+    def logger(self, instance: Any) -> logging.Logger:
+        """The cache's logger (where its users look), or the engine's if it can't be had."""
+        try:
+            return self.resolve_cache(instance).logger
+        except Exception:  # a broken provider is reported by the call itself
+            return logger
+
     def policy(self, cache: TieredCache) -> Policy:
         """This function's policy against ``cache``'s tiers and defaults."""
         return Policy(
@@ -133,7 +140,7 @@ class Core:
             self.stats,
         )
 
-    def build_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    def build_key(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
         """The key, or ``None`` when it can't be built (then the call bypasses the cache)."""
         try:
             if self.unstable_closure is not None:
@@ -142,7 +149,7 @@ class Core:
         except KEY_ERRORS as exc:
             if not self.warned_key_failure:
                 self.warned_key_failure = True
-                logger.warning(
+                self.logger(instance).warning(
                     "dbp cache: %s is called without caching: cannot build its key (%s)",
                     self.name,
                     exc,
@@ -152,7 +159,7 @@ class Core:
     # -- calls ------------------------------------------------------------------------------
     def call(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A full call (``args`` are the function's own arguments)."""
-        key = self.build_key(args, kwargs)
+        key = self.build_key(instance, args, kwargs)
         if key is None:
             return self.func(*args, **kwargs)
         return self.miss(self.cache or self.resolve_cache(instance), key, args, kwargs)
@@ -165,7 +172,7 @@ class Core:
         return cache.read_through.get_or_compute(key, compute, self.policy(cache))
 
     async def acall(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        key = self.build_key(args, kwargs)
+        key = self.build_key(instance, args, kwargs)
         if key is None:
             return await self.func(*args, **kwargs)
         cache = self.cache or self.resolve_cache(instance)
@@ -181,7 +188,7 @@ class Core:
 
     def refresh(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Compute anew and store, single-flighted; stale on error when allowed."""
-        key = self.build_key(args, kwargs)
+        key = self.build_key(instance, args, kwargs)
         if key is None:
             return self.func(*args, **kwargs)
         cache = self.cache or self.resolve_cache(instance)

@@ -166,9 +166,13 @@ class HostLock:
         except filelock.Timeout:
             return False
         except OSError as exc:
-            self.locks.faults.report(
-                "lock", self.path, exc, "computing without a cross-process lock"
-            )
+            cache_folder = os.path.dirname(self.locks.folder)
+            if not os.path.isdir(cache_folder):  # the cache folder itself is unusable
+                self.locks.faults.report_folder(cache_folder, exc)
+            else:
+                self.locks.faults.report(
+                    "lock", self.path, exc, "computing without a cross-process lock"
+                )
             return None
         self.locks.faults.recovered("lock")
         return True

@@ -32,7 +32,7 @@ from .. import codec, envelope
 from ..clock import Clock
 from ..entry import Entry
 from ..envelope import FORMAT_VERSION, MAX_CLOCK_SKEW, Corrupt, DataVersion
-from ..faults import FaultLog
+from ..faults import FOLDER, FaultLog, folder_unusable
 from ..locations import make_private_dirs
 from ..locks.host import HostLock, HostLocks
 from ..sentinel import MISS, Miss
@@ -117,6 +117,13 @@ class DiskStore:
         """The host lock of ``key``: a lock file beside the entries."""
         return self.locks.lock(key, file_name(key)[: -len(SUFFIX)])
 
+    def _report(self, action: str, path: str, exc: OSError, consequence: str) -> None:
+        """Warn once: about the folder when it is unusable as a whole, else about the file."""
+        if folder_unusable(exc):
+            self.faults.report_folder(self.directory, exc)
+        else:
+            self.faults.report(action, path, exc, consequence)
+
     # -- reading -----------------------------------------------------------
     def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The fresh entry for ``key`` (with ``stale``: within its stale window), or ``MISS``."""
@@ -133,9 +140,10 @@ class DiskStore:
         except FileNotFoundError:
             return MISS
         except OSError as exc:
-            self.faults.report("read cache file", path, exc, "treating it as a miss")
+            self._report("read cache file", path, exc, "treating it as a miss")
             return MISS
         self.faults.recovered("read cache file")
+        self.faults.recovered(FOLDER)
         try:
             return envelope.decode(key, data, now, self.data_version())
         except Corrupt as exc:
@@ -164,10 +172,14 @@ class DiskStore:
             try:
                 self._write_atomic(path, data)
             except FileNotFoundError:  # first write, or the folder was deleted
-                self.ensure_directory()
+                try:
+                    self.ensure_directory()
+                except OSError as exc:
+                    self.faults.report_folder(self.directory, exc)
+                    return False
                 self._write_atomic(path, data)
         except OSError as exc:
-            self.faults.report(
+            self._report(
                 "write cache file", path, exc, "keeping results in memory only until it works"
             )
             # The file on disk now holds a superseded value: other processes and
@@ -175,6 +187,7 @@ class DiskStore:
             _unlink_quietly(path)
             return False
         self.faults.recovered("write cache file")
+        self.faults.recovered(FOLDER)
         return True
 
     def _write_atomic(self, path: str, data: bytes) -> None:
@@ -208,7 +221,7 @@ class DiskStore:
         except FileNotFoundError:
             return False
         except OSError as exc:
-            self.faults.report("remove cache file", path, exc, "it stays on disk")
+            self._report("remove cache file", path, exc, "it stays on disk")
             return False
         self.faults.recovered("remove cache file")
         return True
@@ -275,7 +288,7 @@ class DiskStore:
         except FileNotFoundError:
             return
         except OSError as exc:
-            self.faults.report("list cache folder", self.directory, exc, "skipping it")
+            self._report("list cache folder", self.directory, exc, "skipping it")
             return
         self.faults.recovered("list cache folder")
         for _, path in names:
