@@ -526,3 +526,28 @@ def test_unstorable_result_is_returned_uncached_with_warning(cache, caplog):
     assert "not cached" in caplog.text
     assert f(1) == {1, 2}
     assert len(upstream.calls) == 2
+
+
+def test_a_bound_cached_method_behaves_like_a_bound_method(cache):
+    class Service:
+        region = "eu-west-1"
+
+        @discovery_cached(key="bound:<self.region>:<n>", cache=cache)
+        def models(self, n, kind="TEXT"):
+            """List models."""
+            return [self.region, n, kind]
+
+    s, t = Service(), Service()
+    bound = s.models
+    assert bound(1) == ["eu-west-1", 1, "TEXT"]
+    assert bound.__self__ is s and bound.__name__ == "models"
+    assert bound.__doc__ == "List models." and bound.__qualname__.endswith("Service.models")
+    assert bound.__wrapped__(2) == ["eu-west-1", 2, "TEXT"]
+    assert list(inspect.signature(bound).parameters) == ["n", "kind"]
+    assert s.models == s.models and hash(s.models) == hash(s.models)
+    assert s.models != t.models
+    assert "Service.models" in repr(bound)
+    assert bound.refresh(1) == ["eu-west-1", 1, "TEXT"]
+    assert s.models.cache_info().misses == 2  # the first call and the refresh
+    with pytest.raises(TypeError):
+        bound(1, 2, 3)  # a bad call fails as the method's own would

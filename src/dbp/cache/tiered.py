@@ -120,6 +120,8 @@ class TieredCache:
         self.logger = logger or logging.getLogger(self.DEFAULT_LOGGER_NAME)
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.memory = MemoryStore(self.max_memory_entries, self.clock)
+        #: The memory tier as the generated hit path of ``@discovery_cached`` reads it.
+        self.hit_view: HitView = self.memory.view
         self.disk = DiskStore(
             self.cache_dir, self.clock, self.logger, durable=durable, data_version=self._version
         )
@@ -157,11 +159,6 @@ class TieredCache:
     @property
     def disk_ttl_days(self) -> float:
         return self.disk_ttl_seconds / SECONDS_PER_DAY
-
-    @property
-    def hit_view(self) -> HitView:
-        """The memory tier as the generated hit path of ``@discovery_cached`` reads it."""
-        return self.memory.view
 
     # -- lifetimes -----------------------------------------------------------------------
     def ttls(self, overrides: Mapping[str, float | None] | None = None) -> tuple[float, ...]:

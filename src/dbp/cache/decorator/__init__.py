@@ -15,6 +15,7 @@ proxies; every miss goes to the cache's read-through path.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
@@ -23,7 +24,7 @@ from ..ttl import TTLArg
 from .core import CacheSpec, Core
 from .hit_path import hit_path
 from .options import DEFAULT_MAX_STALE_SECONDS, ErrorSpec
-from .wrapper import CachedFunction
+from .wrapper import CachedFunction, bound_hit_get
 
 __all__ = [
     "DEFAULT_MAX_STALE_SECONDS",
@@ -115,7 +116,9 @@ def discovery_cached(
         core = Core(func, key, ttls, cache, serve_stale_on_error, max_stale, refresh_ahead)
         cls: type[CachedFunction] = CachedFunction
         if not core.is_async and core.unstable_closure is None:
-            fast = {"__call__": hit_path(core)}
+            fast: dict[str, Any] = {"__call__": hit_path(core)}
+            if inspect.isfunction(func) and core.signature.names:  # a plain method, maybe
+                fast["__get__"] = bound_hit_get(core, hit_path(core, method=True))
             cls = cast("type[CachedFunction]", type("CachedFunction", (CachedFunction,), fast))
         return cast("CachedCallable[P, R]", cls(func, core))
 

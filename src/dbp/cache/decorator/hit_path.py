@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..stores.memory import HitView
+from ..tiered import TieredCache
 from .core import KEY_ERRORS, Core
 
 __all__ = ["hit_path"]
@@ -29,7 +30,7 @@ _SOURCE = """\
     try:
         __dbp_key = {key}
     except __dbp_key_errors:
-        return __dbp_core.call(None, {args}, {kwargs})
+        return __dbp_core.call({instance}, {args}, {kwargs})
     {resolve}{memory}
     return __dbp_core.miss(__dbp_cache, __dbp_key, {args}, {kwargs})
 """
@@ -49,9 +50,12 @@ _REFRESH = """
             __dbp_core.refresh_soon(__dbp_cache, __dbp_key, {args}, {kwargs})"""
 
 
-def hit_path(core: Core) -> Callable[..., Any]:
-    """Generate the unbound ``__call__`` of one decorated sync function.
+def hit_path(core: Core, *, method: bool = False) -> Callable[..., Any]:
+    """Generate the hit path of one decorated sync function.
 
+    Without ``method``: the unbound ``__call__`` of its :class:`CachedFunction`.
+    With ``method``: a plain function taking the method's own parameters, the
+    instance first, which a :class:`~.wrapper.BoundHit` calls.
     With a fixed cache the memory dict and the clock are constants of the code;
     with a cache provider they are read from the resolved cache's view. A
     function whose ``memory_ttl`` is 0 skips the memory tier entirely.
@@ -64,11 +68,20 @@ def hit_path(core: Core) -> Callable[..., Any]:
         view = core.cache.hit_view
         namespace.update(__dbp_cache=core.cache, __dbp_slots=view.slots, __dbp_clock=view.monotonic)
         resolve, slots, monotonic = "pass", "__dbp_slots", "__dbp_clock"
-    else:
-        namespace["__dbp_resolve"] = core.resolve_cache
-        resolve = "__dbp_cache = __dbp_resolve(None)\n    __dbp_view = __dbp_cache.hit_view"
-        slots, monotonic = "__dbp_view.slots", "__dbp_view.monotonic"
     sig = core.signature
+    instance = sig.names[0] if method else "None"
+    if core.cache is None:
+        namespace["__dbp_resolve"] = core.resolve_cache
+        resolve = f"__dbp_cache = __dbp_resolve({instance})"
+        if method and core.cache_provider is not None:  # the provider inline, checked in C
+            namespace.update(__dbp_provider=core.cache_provider, __dbp_cache_type=TieredCache)
+            resolve = (
+                f"__dbp_cache = __dbp_provider({instance})\n"
+                "    if not isinstance(__dbp_cache, __dbp_cache_type):\n"
+                f"        __dbp_cache = __dbp_resolve({instance})  # raises the clear error"
+            )
+        resolve += "\n    __dbp_view = __dbp_cache.hit_view"
+        slots, monotonic = "__dbp_view.slots", "__dbp_view.monotonic"
     memory = ""
     if core.overrides.get("memory") != 0:
         refresh = ""
@@ -84,8 +97,13 @@ def hit_path(core: Core) -> Callable[..., Any]:
             refresh=refresh,
         )
     body = _SOURCE.format(
-        key=core.key_source, args=sig.args, kwargs=sig.kwargs, resolve=resolve, memory=memory
+        key=core.key_source,
+        args=sig.args,
+        kwargs=sig.kwargs,
+        resolve=resolve,
+        memory=memory,
+        instance=instance,
     )
-    call = sig.define("__call__", body, namespace)
+    call = sig.define("hit" if method else "__call__", body, namespace)
     call.__qualname__ = getattr(core.func, "__qualname__", "__call__")  # errors read "f() ..."
     return call
