@@ -58,15 +58,15 @@ _REMEMBERED_CODES = frozenset(
 _FIELDS = (
     ("regionAvailability", "AVAILABLE", {"NOT_AVAILABLE"}),
     ("authorizationStatus", "AUTHORIZED", {"NOT_AUTHORIZED"}),
-    ("agreement", "AVAILABLE", {"NOT_AVAILABLE", "PENDING", "ERROR"}),
+    ("agreementAvailability", "AVAILABLE", {"NOT_AVAILABLE", "PENDING", "ERROR"}),
     ("entitlementAvailability", "AVAILABLE", {"NOT_AVAILABLE"}),
 )
 _EXPLAIN = {
     ("regionAvailability", "NOT_AVAILABLE"): "not offered to this account in the region",
     ("authorizationStatus", "NOT_AUTHORIZED"): "not authorized",
-    ("agreement", "NOT_AVAILABLE"): "no agreement accepted (request model access)",
-    ("agreement", "PENDING"): "agreement pending",
-    ("agreement", "ERROR"): "agreement failed",
+    ("agreementAvailability", "NOT_AVAILABLE"): "no agreement accepted: request model access",
+    ("agreementAvailability", "PENDING"): "agreement pending",
+    ("agreementAvailability", "ERROR"): "agreement failed",
     ("entitlementAvailability", "NOT_AVAILABLE"): "not entitled",
 }
 
@@ -109,7 +109,7 @@ class ModelAccess:
         values = {
             "regionAvailability": answer.get("regionAvailability"),
             "authorizationStatus": answer.get("authorizationStatus"),
-            "agreement": agreement.get("status"),
+            "agreementAvailability": agreement.get("status"),
             "entitlementAvailability": answer.get("entitlementAvailability"),
         }
         problems, unclear = [], []
@@ -134,7 +134,7 @@ class ModelAccess:
             account,
             status,
             reason,
-            values["agreement"],
+            values["agreementAvailability"],
             values["authorizationStatus"],
             values["entitlementAvailability"],
             values["regionAvailability"],

@@ -8,7 +8,8 @@ first" without a Python session, and inspect or clear the cache behind them.
 - Warnings and progress go to stderr; progress only when stderr is a terminal and
   never with ``--json``.
 - Exit codes: 0 ok, 1 error (one line, no traceback; ``--debug`` shows it),
-  2 usage (argparse).
+  2 usage (argparse). ``resolve`` and ``access`` exit 1 when the account may not
+  use the model, with the reason on one line.
 - boto3 is imported only by commands that talk to AWS: ``cache ...`` and
   ``--help`` stay fast and work without it.
 """
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from .context import LOGGER, PROG, Context
+from .context import LOGGER, PROG, Context, UsageError
 from .parser import build_parser
 
 __all__ = ["main"]
@@ -67,6 +68,9 @@ def main(
         return 130
     except BrokenPipeError:
         return 1
+    except UsageError as exc:
+        err.write(f"{PROG}: error: {exc}\n")
+        return 2
     except Exception as exc:
         if args.debug:
             raise

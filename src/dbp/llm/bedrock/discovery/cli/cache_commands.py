@@ -10,7 +10,14 @@ from typing import Any
 
 from ..cache import DiscoveryCache
 from .context import Context
-from .output import format_duration, format_size, format_when, print_json, print_table
+from .output import (
+    format_duration,
+    format_size,
+    format_when,
+    print_fields,
+    print_json,
+    print_table,
+)
 
 __all__ = ["cmd_cache_cleanup", "cmd_cache_clear", "cmd_cache_info", "cmd_cache_ls"]
 
@@ -81,9 +88,7 @@ def cmd_cache_info(ctx: Context) -> None:
         ),
         ("hits", "not recorded across processes (-v on a command shows its API calls)"),
     ]
-    width = max(len(name) for name, _ in lines)
-    for name, value in lines:
-        ctx.out.write(f"{name.ljust(width)}  {value}\n")
+    print_fields(lines, ctx.out)
 
 
 def cmd_cache_ls(ctx: Context) -> None:

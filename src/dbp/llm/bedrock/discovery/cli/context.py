@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from ..cache import LOGGER_NAME, DiscoveryCache
 from .output import Progress
 
-__all__ = ["LOGGER", "PROG", "CliError", "Context"]
+__all__ = ["LOGGER", "PROG", "CliError", "Context", "UsageError"]
 
 PROG = "dbp-discovery"
 LOGGER = logging.getLogger(LOGGER_NAME)
@@ -24,6 +24,10 @@ LOGGER = logging.getLogger(LOGGER_NAME)
 
 class CliError(Exception):
     """An error reported as one line and exit code 1."""
+
+
+class UsageError(CliError):
+    """Options that argparse accepts but that exclude each other: exit code 2."""
 
 
 class Context:
@@ -90,6 +94,15 @@ class Context:
         )
         self.discoveries.append(discovery)
         return discovery
+
+    def resolver(self, regions: list[str] | None = None) -> Any:
+        from ..bedrock.resolver import BedrockResolver
+
+        resolver = BedrockResolver(
+            self.session(), account_id=self.args.account_id, regions=regions, **self.options()
+        )
+        self.discoveries.append(resolver)
+        return resolver
 
     def progress(self, label: str) -> Progress | None:
         if self.args.json or not self.err.isatty():

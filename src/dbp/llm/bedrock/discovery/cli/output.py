@@ -11,7 +11,15 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-__all__ = ["Progress", "format_duration", "format_size", "format_when", "print_json", "print_table"]
+__all__ = [
+    "Progress",
+    "format_duration",
+    "format_size",
+    "format_when",
+    "print_fields",
+    "print_json",
+    "print_table",
+]
 
 
 def _json_default(value: Any) -> Any:
@@ -34,6 +42,13 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: Text
     for line in (headers, *rows):
         cells = [cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=False)] + [line[-1]]
         out.write("  ".join(cells).rstrip() + "\n")
+
+
+def print_fields(fields: Sequence[tuple[str, str]], out: TextIO) -> None:
+    """``name  value`` lines, the values aligned (one record, e.g. ``cache info``)."""
+    width = max((len(name) for name, _ in fields), default=0)
+    for name, value in fields:
+        out.write(f"{name.ljust(width)}  {value}\n")
 
 
 def format_when(epoch: float) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .aws_commands import cmd_models, cmd_profiles, cmd_regions
+from .aws_commands import cmd_access, cmd_models, cmd_profiles, cmd_regions, cmd_resolve
 from .cache_commands import cmd_cache_cleanup, cmd_cache_clear, cmd_cache_info, cmd_cache_ls
 from .context import PROG
 
 __all__ = ["build_parser"]
+
+#: ``bedrock.resolution.PREFERENCES``, repeated so ``--help`` imports no Bedrock module.
+PREFERENCES = ("geo", "global", "application")
 
 
 def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -72,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Discover AWS Bedrock models, inference profiles and regions, cached "
         "in memory and on disk.",
-        epilog="Exit codes: 0 ok, 1 error, 2 usage.",
+        epilog="Exit codes: 0 ok, 1 error (for resolve and access: the account may not use "
+        "the model), 2 usage.",
     )
     _common_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -114,6 +118,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="regions scanned at once (default 8)",
     )
     regions.set_defaults(handler=cmd_regions)
+
+    model_help = "model id or ARN, or inference-profile id or ARN"
+    resolve = command(
+        "resolve", "the ID to pass to Converse/InvokeModel for a model, and whether it may be used"
+    )
+    resolve.add_argument("model", metavar="MODEL", help=model_help)
+    resolve.add_argument("--region", help="AWS region (default: the profile's region)")
+    resolve.add_argument(
+        "--prefer",
+        choices=PREFERENCES,
+        default="geo",
+        help="geographic profile (us., eu. ...) before global. (geo, the default), the "
+        "reverse (global), or your application profile first (application)",
+    )
+    resolve.add_argument(
+        "--all-regions",
+        action="store_true",
+        help="every region it can be invoked from, fastest first",
+    )
+    resolve.add_argument(
+        "--regions",
+        metavar="R1,R2",
+        help="candidate regions for --all-regions and for naming the regions that offer a "
+        "model (default: every Bedrock region botocore knows)",
+    )
+    resolve.add_argument(
+        "--max-workers", type=int, default=8, metavar="N", help="regions resolved at once"
+    )
+    resolve.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the invoke ID (with --all-regions: REGION<TAB>ID lines)",
+    )
+    resolve.set_defaults(handler=cmd_resolve)
+
+    access = command("access", "whether your account may use a model in a region")
+    access.add_argument("model", metavar="MODEL", help=model_help)
+    access.add_argument("--region", help="AWS region (default: the profile's region)")
+    access.set_defaults(handler=cmd_access)
 
     cache = command("cache", "inspect or clear the discovery cache")
     actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -297,12 +297,12 @@ class FakeBedrockServer:
     def _profiles_for(
         self, catalog: RegionCatalog, account: str, region: str
     ) -> list[dict[str, Any]]:
-        """System profiles carry the caller's account in their ARN, as on AWS."""
+        """System profiles carry the serving region and caller's account in their ARN, as on AWS."""
         profiles = []
         for template in catalog.profiles:
             profile = copy.deepcopy(template)
             arn = profile["inferenceProfileArn"].split(":")
-            arn[4] = account
+            arn[3], arn[4] = region, account
             profile["inferenceProfileArn"] = ":".join(arn)
             profiles.append(profile)
         with self._lock:
