@@ -180,6 +180,9 @@ class BedrockResolver:
             except _NoRoute:
                 return None
 
+        self.access.account_id()  # once, before the workers start (else each asks STS)
+        if self.profiles.include_application:
+            self.profiles.account_id()
         found = self.models.scan_regions(
             regions, per_region, max_workers=max_workers, progress=progress, on_error="skip"
         )
