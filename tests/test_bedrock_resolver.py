@@ -253,7 +253,7 @@ def test_check_access_takes_every_input_form(make_resolver):
 
 def test_an_unavailable_region_is_named(make_resolver, fake_bedrock):
     fake_bedrock.deny("eu-central-1")
-    with pytest.raises(RegionUnavailableError, match="^eu-central-1: ListFoundationModels"):
+    with pytest.raises(RegionUnavailableError, match=r"^eu-central-1: ListFoundationModels"):
         make_resolver().resolve(HAIKU, "eu-central-1")
 
 
