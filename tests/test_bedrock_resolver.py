@@ -132,8 +132,8 @@ def test_a_legacy_model_resolves_with_a_warning_naming_its_end_of_life(
     found = make_resolver().resolve(CLAUDE_V2, "eu-west-1")
     assert found.lifecycle == "LEGACY" and found.invocable
     assert found.end_of_life == dt.datetime(2026, 7, 21, tzinfo=dt.timezone.utc)
-    assert found.warnings == (f"{CLAUDE_V2} is LEGACY (end of life 2026-07-21); "
-                              "plan a move to a newer model",)  # fmt: skip
+    legacy = f"{CLAUDE_V2} is LEGACY (end of life 2026-07-21); plan a move to a newer model"
+    assert found.warnings == (legacy,)
     warned = [r for r in discovery_log.records if r.levelno == logging.WARNING]
     assert [r.getMessage() for r in warned] == list(found.warnings)
 

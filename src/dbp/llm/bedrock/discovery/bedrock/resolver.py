@@ -265,18 +265,25 @@ class BedrockResolver:
             warnings.append(f"access unknown: {access.reason}")
         if profile is None:
             return Resolution(
-                model_id, region, model_id, "on-demand", (region,), status, end_of_life, access,
+                model_id=model_id,
+                region=region,
+                invoke_id=model_id,
+                method="on-demand",
+                routes_to=(region,),
+                lifecycle=status,
+                end_of_life=end_of_life,
+                access=access,
                 warnings=tuple(warnings),
-            )  # fmt: skip
+            )
         return Resolution(
-            model_id,
-            region,
-            invoke_id_of(profile),
-            "inference-profile",
-            tuple(profile_regions(profile)) or (region,),
-            status,
-            end_of_life,
-            access,
+            model_id=model_id,
+            region=region,
+            invoke_id=invoke_id_of(profile),
+            method="inference-profile",
+            routes_to=tuple(profile_regions(profile)) or (region,),
+            lifecycle=status,
+            end_of_life=end_of_life,
+            access=access,
             profile_id=str(profile.get("inferenceProfileId")),
             profile_arn=profile.get("inferenceProfileArn"),
             profile_type=profile.get("type"),
