@@ -28,3 +28,22 @@ def test_quickstart_shows_cold_memory_and_disk(tmp_path):
     assert "4. another disk read, same process:" in out
     assert str(tmp_path / "cache") in out
     assert "key='bedrock_models:us-east-1'" in out
+
+
+def test_the_resolve_example_runs_offline_and_a_warm_resolve_makes_no_call(tmp_path, aws_env):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "resolve.py"), "--cache-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert "STAND-IN" in out
+    assert "-> us.anthropic.claude-3-5-sonnet-20241022-v2:0  (inference-profile" in out
+    assert "-> global.amazon.nova-pro-v1:0" in out
+    assert "LEGACY (end of life 2026-07-21)" in out
+    assert "NOT INVOCABLE: not authorized" in out
+    assert "-> not available: not offered there" in out
+    regions = out.split("fastest first:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(regions) == 8
+    assert "3. the same resolves from a new cache object (disk): 0 API call(s)" in out

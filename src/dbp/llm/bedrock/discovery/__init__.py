@@ -25,10 +25,15 @@ from .cache import DiscoveryCache, default_cache, set_default_cache
 _LAZY = {
     "BedrockClients": "bedrock.clients",
     "BedrockDiscoveryError": "bedrock.errors",
+    "BedrockModelAccess": "bedrock.access",
     "BedrockModelDiscovery": "bedrock.models",
     "BedrockProfileDiscovery": "bedrock.profiles",
+    "BedrockResolver": "bedrock.resolver",
+    "ModelAccess": "bedrock.access",
+    "ModelNotAvailableError": "bedrock.errors",
     "RegionLatencyTracker": "bedrock.latency",
     "RegionUnavailableError": "bedrock.errors",
+    "Resolution": "bedrock.resolution",
     "RetryPolicy": "bedrock.errors",
 }
 
@@ -46,14 +51,19 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "MISS",
+    "BedrockModelAccess",
     "BedrockModelDiscovery",
     "BedrockProfileDiscovery",
+    "BedrockResolver",
     "CacheInfo",
     "CachedFunction",
     "Clock",
     "DiscoveryCache",
     "ManualClock",
+    "ModelAccess",
+    "ModelNotAvailableError",
     "RegionLatencyTracker",
+    "Resolution",
     "SystemClock",
     "default_cache",
     "discovery_cached",

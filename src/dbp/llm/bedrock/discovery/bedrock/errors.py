@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 __all__ = [
     "BedrockDiscoveryError",
+    "ModelNotAvailableError",
     "RegionUnavailableError",
     "RetryPolicy",
     "error_code",
@@ -66,6 +67,31 @@ class RegionUnavailableError(BedrockDiscoveryError):
     """
 
     remembered = False
+
+
+class ModelNotAvailableError(LookupError):
+    """No route (on demand or through an inference profile) to a model from a region.
+
+    [Intent]
+    "Where *can* I call it?" is the next question, so the error answers it:
+    ``available_in`` lists the regions that offer the model (from the cached scan,
+    fastest first; empty when none or not scanned), and the message names them.
+    A ``LookupError``, deliberately not a ``KeyError``: the message is the point.
+    """
+
+    def __init__(
+        self, model: str, region: str, reason: str, available_in: Sequence[str] = ()
+    ) -> None:
+        self.model = model
+        self.region = region
+        self.reason = reason
+        self.available_in = tuple(available_in)
+        where = (
+            f"regions that offer it: {', '.join(self.available_in)}"
+            if self.available_in
+            else "no scanned region offers it"
+        )
+        super().__init__(f"{model} is not available in {region} ({reason}); {where}")
 
 
 def error_code(exc: BaseException) -> str | None:

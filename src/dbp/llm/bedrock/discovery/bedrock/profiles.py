@@ -19,7 +19,6 @@ profile P send requests" must not cost a paginated listing every time.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from collections.abc import Iterable, Mapping
 from functools import partial
@@ -28,10 +27,11 @@ from typing import Any
 from dbp.cache.decorator import discovery_cached
 
 from ..cache import LOGGER_NAME
+from .account import lookup_account
 from .base import MAX_STALE, DiscoveryBase, OnError, ProgressCallback
 from .data import profile_model_ids, profile_regions, profile_routes_model
 from .errors import RegionUnavailableError, is_transient
-from .keys import ACCOUNT_KEY, APPLICATION_PROFILE_KEY, PROFILE_KEY, template
+from .keys import APPLICATION_PROFILE_KEY, PROFILE_KEY, template
 
 __all__ = ["BedrockProfileDiscovery"]
 
@@ -42,8 +42,6 @@ SYSTEM_DEFINED = "SYSTEM_DEFINED"
 APPLICATION = "APPLICATION"
 #: Largest page ``ListInferenceProfiles`` accepts.
 PAGE_SIZE = 1000
-#: An access key belongs to one account for life; remember the mapping long.
-ACCOUNT_TTL = _dt.timedelta(days=30)
 
 
 class BedrockProfileDiscovery(DiscoveryBase):
@@ -92,25 +90,7 @@ class BedrockProfileDiscovery(DiscoveryBase):
         """
         if self._account_known:
             return self._account_id
-        fingerprint = self.clients.credential_fingerprint()
-        key = None if fingerprint is None else ACCOUNT_KEY.format(fingerprint=fingerprint)
-        account = self.cache.get(key) if key is not None and self.use_cache else None
-        if not isinstance(account, str):
-            account = None
-            if fingerprint is not None:
-                try:
-                    self.api_calls += 1
-                    account = self.clients.caller_account(region)
-                except Exception as exc:
-                    logger.warning(
-                        "cannot tell the caller's AWS account (%s); application inference "
-                        "profiles will not be cached",
-                        exc,
-                    )
-                else:
-                    if key is not None and self.use_cache:
-                        ttl = ACCOUNT_TTL.total_seconds()
-                        self.cache.set(key, account, memory_ttl=ttl, disk_ttl=ttl)
+        account = lookup_account(self, region, "application inference profiles will not be cached")
         self._account_id, self._account_known = account, True
         return account
 

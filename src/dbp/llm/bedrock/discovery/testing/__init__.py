@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from .catalogue import (
     DEFAULT_ACCOUNT,
+    LEGACY_END_OF_LIFE,
     RegionCatalog,
     application_profile,
     default_catalog,
     foundation_model,
+    model_availability,
     system_profile,
 )
 from .server import FakeBedrockServer
 
 __all__ = [
     "DEFAULT_ACCOUNT",
+    "LEGACY_END_OF_LIFE",
     "FakeBedrockServer",
     "RegionCatalog",
     "application_profile",
     "default_catalog",
     "foundation_model",
+    "model_availability",
     "system_profile",
 ]

@@ -13,15 +13,19 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_ACCOUNT",
+    "LEGACY_END_OF_LIFE",
     "RegionCatalog",
     "application_profile",
     "default_catalog",
     "foundation_model",
+    "model_availability",
     "system_profile",
 ]
 
 DEFAULT_ACCOUNT = "111122223333"
 _LIFECYCLE_START = "2024-06-01T00:00:00Z"
+#: ``endOfLifeTime`` of the default catalogue's LEGACY model (``anthropic.claude-v2:1``).
+LEGACY_END_OF_LIFE = "2026-07-21T00:00:00Z"
 
 
 def foundation_model(
@@ -35,9 +39,16 @@ def foundation_model(
     output_modalities: Iterable[str] = ("TEXT",),
     customizations: Iterable[str] = (),
     status: str = "ACTIVE",
+    end_of_life: str | None = None,
 ) -> dict[str, Any]:
-    """A ``FoundationModelSummary`` as the service sends it (timestamps as ISO strings)."""
+    """A ``FoundationModelSummary`` as the service sends it (timestamps as ISO strings).
+
+    ``end_of_life`` (ISO-8601) is the ``modelLifecycle.endOfLifeTime`` a LEGACY model carries.
+    """
     vendor = model_id.split(".", 1)[0]
+    lifecycle: dict[str, Any] = {"status": status, "startOfLifeTime": _LIFECYCLE_START}
+    if end_of_life is not None:
+        lifecycle["endOfLifeTime"] = end_of_life
     return {
         "modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}",
         "modelId": model_id,
@@ -48,7 +59,29 @@ def foundation_model(
         "responseStreamingSupported": True,
         "customizationsSupported": list(customizations),
         "inferenceTypesSupported": list(inference_types),
-        "modelLifecycle": {"status": status, "startOfLifeTime": _LIFECYCLE_START},
+        "modelLifecycle": lifecycle,
+    }
+
+
+def model_availability(
+    model_id: str,
+    *,
+    agreement: str = "AVAILABLE",
+    authorization: str = "AUTHORIZED",
+    entitlement: str = "AVAILABLE",
+    region: str = "AVAILABLE",
+    error_message: str | None = None,
+) -> dict[str, Any]:
+    """A ``GetFoundationModelAvailability`` answer (every field the service model requires)."""
+    status: dict[str, Any] = {"status": agreement}
+    if error_message is not None:
+        status["errorMessage"] = error_message
+    return {
+        "modelId": model_id,
+        "agreementAvailability": status,
+        "authorizationStatus": authorization,
+        "entitlementAvailability": entitlement,
+        "regionAvailability": region,
     }
 
 
@@ -92,10 +125,16 @@ def application_profile(name: str, model_id: str, region: str, account: str) -> 
 
 @dataclass
 class RegionCatalog:
-    """What one region offers: foundation models and system-defined profiles."""
+    """What one region offers: foundation models and system-defined profiles.
+
+    ``access`` holds ``GetFoundationModelAvailability`` answers that differ from
+    "available and authorized" (built with :func:`model_availability`), by model id,
+    for every account; a model the region does not list is ``NOT_AVAILABLE`` there.
+    """
 
     models: list[dict[str, Any]] = field(default_factory=list)
     profiles: list[dict[str, Any]] = field(default_factory=list)
+    access: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 _US = ("us-east-1", "us-east-2", "us-west-2")
@@ -110,9 +149,11 @@ _NOVA = "amazon.nova-pro-v1:0"
 def default_catalog() -> dict[str, RegionCatalog]:
     """A small, realistic catalogue over eight regions.
 
-    Includes a model reachable only through an inference profile
-    (``INFERENCE_PROFILE``), an unknown enum value (``BATCH_V2``), a legacy model,
-    and a global profile routing to more than five regions.
+    Includes models invocable on demand, a model reachable only through an
+    inference profile (``INFERENCE_PROFILE``), models offered only in the US or only
+    in Europe, an unknown enum value (``BATCH_V2``), a LEGACY model with an end-of-life
+    date, a model the account is not authorized to use (Llama: no agreement
+    accepted), and a global profile routing to more than five regions.
     """
     catalog: dict[str, RegionCatalog] = {}
     everywhere = (*_US, *_EU, *_AP)
@@ -143,6 +184,7 @@ def default_catalog() -> dict[str, RegionCatalog]:
                 inference_types=("ON_DEMAND", "BATCH_V2"),
             ),
         ]
+        access: dict[str, dict[str, Any]] = {}
         profiles = [
             system_profile(
                 f"global.{_NOVA}", _NOVA, (region, *(r for r in everywhere if r != region))
@@ -178,6 +220,9 @@ def default_catalog() -> dict[str, RegionCatalog]:
                     inference_types=("INFERENCE_PROFILE",),
                 )
             )
+            access[_LLAMA] = model_availability(
+                _LLAMA, agreement="NOT_AVAILABLE", authorization="NOT_AUTHORIZED"
+            )
             profiles += [
                 system_profile(f"us.{_CLAUDE}", _CLAUDE, _US),
                 system_profile(f"us.{_HAIKU}", _HAIKU, _US),
@@ -192,9 +237,10 @@ def default_catalog() -> dict[str, RegionCatalog]:
                     provider="Anthropic",
                     name="Claude",
                     status="LEGACY",
+                    end_of_life=LEGACY_END_OF_LIFE,
                 )
             )
         if region in _AP:
             profiles += [system_profile(f"apac.{_HAIKU}", _HAIKU, _AP)]
-        catalog[region] = RegionCatalog(models, profiles)
+        catalog[region] = RegionCatalog(models, profiles, access)
     return catalog

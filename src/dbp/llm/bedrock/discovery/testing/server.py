@@ -4,8 +4,9 @@
 Real boto3 clients must be exercised (request signing, URL building, response
 parsing into tz-aware datetimes, ``ClientError`` codes), but AWS is not always
 reachable and moto does not implement these operations. :class:`FakeBedrockServer`
-answers the four discovery operations over HTTP on ``127.0.0.1`` exactly as the
-botocore service model expects, plus STS ``GetCallerIdentity``.
+answers the four discovery operations and ``GetFoundationModelAvailability`` over
+HTTP on ``127.0.0.1`` exactly as the botocore service model expects, plus STS
+``GetCallerIdentity``.
 
 [Design principles]
 - Standard library only: importing this module never imports boto3.
@@ -13,7 +14,10 @@ botocore service model expects, plus STS ``GetCallerIdentity``.
   from the SigV4 ``Authorization`` header's credential scope, so a client built
   with ``region_name="eu-west-1"`` and this server's ``endpoint_url`` sees
   eu-west-1's catalogue.
-- Faults on demand per region: throttling (429), access denied (403), slow answers.
+- Faults on demand per region (optionally per operation): throttling (429),
+  access denied (403), slow answers.
+- Model access per account and region: available and authorized unless the
+  catalogue or :meth:`FakeBedrockServer.set_access` says otherwise.
 - Every request is counted per ``(region, operation)`` so a test can assert that a
   warm run made zero API calls.
 
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import re
 import threading
 import time
@@ -37,7 +40,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .catalogue import DEFAULT_ACCOUNT, RegionCatalog, application_profile, default_catalog
+from .catalogue import (
+    DEFAULT_ACCOUNT,
+    RegionCatalog,
+    application_profile,
+    default_catalog,
+    model_availability,
+)
+from .wire import Answer, caller_identity, error, json_answer, model_matches, operation_of
 
 __all__ = ["FakeBedrockServer"]
 
@@ -82,9 +92,11 @@ class FakeBedrockServer:
         )
         self.accounts: dict[str, str] = dict(accounts or {})
         self.application_profiles: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        #: ``GetFoundationModelAvailability`` overrides by (account, region or None, model).
+        self.access: dict[tuple[str, str | None, str], dict[str, Any]] = {}
         self.page_size_cap = page_size_cap
         self.calls: Counter[tuple[str, str]] = Counter()
-        self._faults: dict[str, _Fault] = {}
+        self._faults: dict[tuple[str, str | None], _Fault] = {}
         self._delays: dict[str, float] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -125,18 +137,29 @@ class FakeBedrockServer:
         self.stop()
 
     # -- scenario controls ------------------------------------------------------
-    def throttle(self, region: str, times: int | None = None) -> None:
+    # ``operation`` (e.g. "GetFoundationModelAvailability") limits a fault to one operation.
+    def throttle(
+        self, region: str, times: int | None = None, *, operation: str | None = None
+    ) -> None:
         """Answer the next ``times`` requests for ``region`` (all if None) with 429."""
-        self._set_fault(region, 429, "ThrottlingException", "Too many requests", times)
+        self._set_fault(region, 429, "ThrottlingException", "Too many requests", times, operation)
 
-    def deny(self, region: str, times: int | None = None) -> None:
+    def deny(self, region: str, times: int | None = None, *, operation: str | None = None) -> None:
         """Answer requests for ``region`` with 403 ``AccessDeniedException``."""
         message = "User is not authorized to perform this bedrock action in this region."
-        self._set_fault(region, 403, "AccessDeniedException", message, times)
+        self._set_fault(region, 403, "AccessDeniedException", message, times, operation)
 
-    def fail(self, region: str, status: int, code: str, times: int | None = None) -> None:
+    def fail(
+        self,
+        region: str,
+        status: int,
+        code: str,
+        times: int | None = None,
+        *,
+        operation: str | None = None,
+    ) -> None:
         """Answer requests for ``region`` with any error."""
-        self._set_fault(region, status, code, f"{code} (simulated)", times)
+        self._set_fault(region, status, code, f"{code} (simulated)", times, operation)
 
     def delay(self, region: str, seconds: float) -> None:
         """Make every answer for ``region`` take at least ``seconds``."""
@@ -146,11 +169,33 @@ class FakeBedrockServer:
     def heal(self, region: str | None = None) -> None:
         """Remove faults and delays (of one region, or all)."""
         with self._lock:
-            for table in (self._faults, self._delays):
-                if region is None:
-                    table.clear()
-                else:
-                    table.pop(region, None)
+            for key in [k for k in self._faults if region in (None, k[0])]:
+                del self._faults[key]
+            if region is None:
+                self._delays.clear()
+            else:
+                self._delays.pop(region, None)
+
+    def set_access(
+        self,
+        model_id: str,
+        *,
+        account: str = DEFAULT_ACCOUNT,
+        region: str | None = None,
+        agreement: str = "AVAILABLE",
+        authorization: str = "AUTHORIZED",
+        entitlement: str = "AVAILABLE",
+    ) -> None:
+        """What ``GetFoundationModelAvailability`` tells ``account`` about a model.
+
+        In ``region``, or every region when None; the region's own answer
+        (listed or not) still decides ``regionAvailability``.
+        """
+        answer = model_availability(
+            model_id, agreement=agreement, authorization=authorization, entitlement=entitlement
+        )
+        with self._lock:
+            self.access[(account, region, model_id)] = answer
 
     def add_application_profile(
         self, account: str, region: str, name: str, model_id: str
@@ -176,61 +221,68 @@ class FakeBedrockServer:
 
     # -- request handling (called from server threads) ----------------------------
     def _set_fault(
-        self, region: str, status: int, code: str, message: str, times: int | None
+        self,
+        region: str,
+        status: int,
+        code: str,
+        message: str,
+        times: int | None,
+        operation: str | None,
     ) -> None:
         with self._lock:
-            self._faults[region] = _Fault(status, code, message, times)
+            self._faults[(region, operation)] = _Fault(status, code, message, times)
 
-    def _take_fault(self, region: str) -> _Fault | None:
+    def _take_fault(self, region: str, operation: str) -> _Fault | None:
         with self._lock:
-            fault = self._faults.get(region)
+            key = (region, operation) if (region, operation) in self._faults else (region, None)
+            fault = self._faults.get(key)
             if fault is None:
                 return None
             if fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
-                    del self._faults[region]
+                    del self._faults[key]
             return fault
 
     def _account_of(self, access_key: str) -> str:
         return self.accounts.get(access_key, DEFAULT_ACCOUNT)
 
-    def handle(
-        self, method: str, target: str, auth: str, body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, method: str, target: str, auth: str, body: bytes) -> Answer:
         """Answer one request: ``(status, headers, body)``."""
         scope = _SCOPE.search(auth)
         access_key, region, service = scope.groups() if scope else ("anonymous", "?", "?")
         parts = urlsplit(target)
-        operation = _operation(method, parts.path, service)
+        operation = operation_of(method, parts.path, service)
         with self._lock:
             self.calls[(region, operation)] += 1
             delay = self._delays.get(region, 0.0)
         if delay:
             time.sleep(delay)
-        fault = self._take_fault(region)
+        fault = self._take_fault(region, operation)
         if fault is not None:
-            return _error(fault.status, fault.code, fault.message)
+            return error(fault.status, fault.code, fault.message)
         account = self._account_of(access_key)
         if operation == "GetCallerIdentity":
-            return _caller_identity(access_key, account)
+            return caller_identity(access_key, account)
         catalog = self.catalog.get(region)
         if catalog is None:
-            return _error(
+            return error(
                 403,
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
             )
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         if operation == "ListFoundationModels":
-            models = [m for m in catalog.models if _model_matches(m, query)]
-            return _json({"modelSummaries": models})
+            models = [m for m in catalog.models if model_matches(m, query)]
+            return json_answer({"modelSummaries": models})
         if operation == "GetFoundationModel":
             wanted = unquote(parts.path.split("/", 2)[2])
             for model in catalog.models:
                 if wanted in (model["modelId"], model["modelArn"]):
-                    return _json({"modelDetails": model})
-            return _error(404, "ResourceNotFoundException", f"Model {wanted} not found.")
+                    return json_answer({"modelDetails": model})
+            return error(404, "ResourceNotFoundException", f"Model {wanted} not found.")
+        if operation == "GetFoundationModelAvailability":
+            return self._availability(catalog, account, region, unquote(parts.path.split("/")[2]))
         profiles = self._profiles_for(catalog, account, region)
         if operation == "ListInferenceProfiles":
             return self._list_profiles(profiles, query)
@@ -238,90 +290,60 @@ class FakeBedrockServer:
             wanted = unquote(parts.path.split("/", 2)[2])
             for profile in profiles:
                 if wanted in (profile["inferenceProfileId"], profile["inferenceProfileArn"]):
-                    return _json(profile)
-            return _error(404, "ResourceNotFoundException", f"Profile {wanted} not found.")
-        return _error(404, "UnknownOperationException", f"{method} {parts.path}")
+                    return json_answer(profile)
+            return error(404, "ResourceNotFoundException", f"Profile {wanted} not found.")
+        return error(404, "UnknownOperationException", f"{method} {parts.path}")
 
     def _profiles_for(
         self, catalog: RegionCatalog, account: str, region: str
     ) -> list[dict[str, Any]]:
-        """System profiles carry the caller's account in their ARN, as on AWS."""
+        """System profiles carry the serving region and caller's account in their ARN, as on AWS."""
         profiles = []
         for template in catalog.profiles:
             profile = copy.deepcopy(template)
             arn = profile["inferenceProfileArn"].split(":")
-            arn[4] = account
+            arn[3], arn[4] = region, account
             profile["inferenceProfileArn"] = ":".join(arn)
             profiles.append(profile)
         with self._lock:
             profiles += copy.deepcopy(self.application_profiles.get((account, region), []))
         return profiles
 
-    def _list_profiles(
-        self, profiles: list[dict[str, Any]], query: dict[str, str]
-    ) -> tuple[int, dict[str, str], bytes]:
+    def _availability(
+        self, catalog: RegionCatalog, account: str, region: str, model_id: str
+    ) -> Answer:
+        """Account override, else the region's answer; NOT_AVAILABLE where not listed."""
+        listed = any(m["modelId"] == model_id for m in catalog.models)
+        if not listed and not any(
+            m["modelId"] == model_id for c in self.catalog.values() for m in c.models
+        ):
+            return error(404, "ResourceNotFoundException", f"Model {model_id} not found.")
+        with self._lock:
+            override = self.access.get((account, region, model_id)) or self.access.get(
+                (account, None, model_id)
+            )
+        answer = copy.deepcopy(
+            override or catalog.access.get(model_id) or model_availability(model_id)
+        )
+        if not listed:
+            answer["regionAvailability"] = "NOT_AVAILABLE"
+        return json_answer(answer)
+
+    def _list_profiles(self, profiles: list[dict[str, Any]], query: dict[str, str]) -> Answer:
         if "type" in query:
             profiles = [p for p in profiles if p["type"] == query["type"]]
         try:
             size = int(query.get("maxResults", "100"))
             start = int(base64.urlsafe_b64decode(query["nextToken"])) if "nextToken" in query else 0
         except ValueError:
-            return _error(400, "ValidationException", "Invalid maxResults or nextToken.")
+            return error(400, "ValidationException", "Invalid maxResults or nextToken.")
         if not 1 <= size <= 1000:
-            return _error(400, "ValidationException", "maxResults must be between 1 and 1000.")
+            return error(400, "ValidationException", "maxResults must be between 1 and 1000.")
         end = start + min(size, self.page_size_cap)
         page: dict[str, Any] = {"inferenceProfileSummaries": profiles[start:end]}
         if end < len(profiles):
             page["nextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
-        return _json(page)
-
-
-def _operation(method: str, path: str, service: str) -> str:
-    if method == "POST" and service == "sts":
-        return "GetCallerIdentity"
-    if path == "/foundation-models":
-        return "ListFoundationModels"
-    if path.startswith("/foundation-models/"):
-        return "GetFoundationModel"
-    if path == "/inference-profiles":
-        return "ListInferenceProfiles"
-    if path.startswith("/inference-profiles/"):
-        return "GetInferenceProfile"
-    return f"{method} {path}"
-
-
-def _model_matches(model: Mapping[str, Any], query: Mapping[str, str]) -> bool:
-    provider = query.get("byProvider")
-    if provider and model["providerName"].lower() != provider.lower():
-        return False
-    checks = (
-        ("byOutputModality", "outputModalities"),
-        ("byInferenceType", "inferenceTypesSupported"),
-        ("byCustomizationType", "customizationsSupported"),
-    )
-    return all(query.get(arg) is None or query[arg] in model[field] for arg, field in checks)
-
-
-def _json(payload: Any, status: int = 200) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
-
-
-def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": f"{code}:http://internal/"}
-    return status, headers, json.dumps({"message": message}).encode()
-
-
-def _caller_identity(access_key: str, account: str) -> tuple[int, dict[str, str], bytes]:
-    body = (
-        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-        "<GetCallerIdentityResult>"
-        f"<Arn>arn:aws:iam::{account}:user/{access_key}</Arn>"
-        f"<UserId>{access_key}</UserId><Account>{account}</Account>"
-        "</GetCallerIdentityResult>"
-        "<ResponseMetadata><RequestId>fake-request</RequestId></ResponseMetadata>"
-        "</GetCallerIdentityResponse>"
-    )
-    return 200, {"Content-Type": "text/xml"}, body.encode()
+        return json_answer(page)
 
 
 class _Handler(BaseHTTPRequestHandler):

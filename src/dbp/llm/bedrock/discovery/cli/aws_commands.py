@@ -1,0 +1,238 @@
+"""Commands that ask AWS: ``models``, ``profiles``, ``regions``, ``resolve``, ``access``.
+
+boto3 is imported inside each command, never at module level, so the parser can
+reference these handlers without loading it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .context import PROG, CliError, Context, UsageError
+from .output import print_fields, print_json, print_table
+
+if TYPE_CHECKING:
+    from ..bedrock.access import ModelAccess
+    from ..bedrock.latency import RegionLatency
+    from ..bedrock.resolution import Resolution
+    from ..bedrock.resolver import BedrockResolver
+
+__all__ = ["cmd_access", "cmd_models", "cmd_profiles", "cmd_regions", "cmd_resolve"]
+
+
+def cmd_models(ctx: Context) -> None:
+    from ..bedrock.models import inference_access
+
+    args = ctx.args
+    models = ctx.models().list_models(
+        ctx.region(),
+        provider=args.provider,
+        output_modality=args.output_modality,
+        inference_type=args.inference_type,
+        skip_unavailable=False,
+    )
+    if args.json:
+        print_json(models, ctx.out)
+        return
+    rows = [
+        [
+            str(m.get("modelId", "")),
+            str(m.get("providerName", "")),
+            str(m.get("modelName", "")),
+            ",".join(m.get("inputModalities") or []),
+            ",".join(m.get("outputModalities") or []),
+            inference_access(m),
+            str((m.get("modelLifecycle") or {}).get("status", "")),
+        ]
+        for m in sorted(models, key=lambda m: str(m.get("modelId", "")))
+    ]
+    print_table(
+        ["MODEL ID", "PROVIDER", "NAME", "INPUT", "OUTPUT", "INFERENCE", "STATUS"], rows, ctx.out
+    )
+
+
+def cmd_profiles(ctx: Context) -> None:
+    from ..bedrock.data import profile_model_ids, profile_regions
+
+    args = ctx.args
+    profiles = ctx.profiles().list_profiles(
+        ctx.region(), model=args.model, profile_type=args.profile_type, skip_unavailable=False
+    )
+    if args.json:
+        print_json(profiles, ctx.out)
+        return
+    rows = [
+        [
+            str(p.get("inferenceProfileId", "")),
+            str(p.get("type", "")),
+            str(p.get("status", "")),
+            ",".join(profile_model_ids(p)),
+            ",".join(profile_regions(p)),
+        ]
+        for p in profiles
+    ]
+    print_table(["PROFILE ID", "TYPE", "STATUS", "MODELS", "ROUTES TO"], rows, ctx.out)
+
+
+def cmd_regions(ctx: Context) -> None:
+    from ..bedrock.models import inference_access
+
+    args = ctx.args
+    if args.max_workers < 1:
+        raise CliError("--max-workers must be at least 1")
+    discovery = ctx.models()
+    candidates = [r.strip() for r in args.regions.split(",") if r.strip()] if args.regions else None
+    progress = ctx.progress("scanning regions")
+    try:
+        found = discovery.scan(
+            candidates, max_workers=args.max_workers, progress=progress, on_error="skip"
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    offering = {
+        region: model
+        for region, models in found.items()
+        for model in models
+        if args.model in (model.get("modelId"), model.get("modelArn"))
+    }
+    ordered = discovery.latency.order(offering)
+    stats = discovery.latency.stats()
+    result = [
+        {
+            "region": region,
+            "latencyMs": round(stats[region].average * 1000, 1) if region in stats else None,
+            "access": inference_access(offering[region]),
+            "requiresInferenceProfile": inference_access(offering[region]) == "profile-only",
+        }
+        for region in ordered
+    ]
+    if args.json:
+        print_json(result, ctx.out)
+        return
+    if not result:
+        ctx.err.write(f"{PROG}: no scanned region offers {args.model}\n")
+        return
+    rows = [
+        [r["region"], "-" if r["latencyMs"] is None else f"{r['latencyMs']:.0f} ms", r["access"]]
+        for r in result
+    ]
+    print_table(["REGION", "LATENCY", "ACCESS"], rows, ctx.out)
+
+
+def _region_list(text: str | None) -> list[str] | None:
+    return [r.strip() for r in text.split(",") if r.strip()] if text else None
+
+
+def _latency(stats: dict[str, RegionLatency], region: str) -> str:
+    found = stats.get(region)
+    return "-" if found is None else f"{found.average * 1000:.0f} ms"
+
+
+def _access_text(access: ModelAccess) -> str:
+    return access.status if access.reason is None else f"{access.status}: {access.reason}"
+
+
+def _resolution_fields(res: Resolution) -> list[tuple[str, str]]:
+    lifecycle = res.lifecycle or "-"
+    if res.end_of_life is not None:
+        lifecycle += f" (end of life {res.end_of_life.date().isoformat()})"
+    fields = [
+        ("model", res.model_id),
+        ("region", res.region),
+        ("invoke id", res.invoke_id),
+        ("method", res.method),
+    ]
+    if res.profile_id is not None:
+        fields += [
+            ("profile", f"{res.profile_id} ({res.profile_type})"),
+            ("profile arn", str(res.profile_arn)),
+        ]
+    return [
+        *fields,
+        ("routes to", ", ".join(res.routes_to)),
+        ("lifecycle", lifecycle),
+        ("access", _access_text(res.access)),
+    ]
+
+
+def cmd_resolve(ctx: Context) -> None:
+    args = ctx.args
+    if args.quiet and args.json:
+        raise UsageError("--quiet and --json exclude each other")
+    if args.max_workers < 1:
+        raise UsageError("--max-workers must be at least 1")
+    candidates = _region_list(args.regions)
+    resolver = ctx.resolver(candidates)
+    if args.all_regions:
+        _resolve_all(ctx, resolver, candidates)
+        return
+    res = resolver.resolve(args.model, ctx.region(), prefer=args.prefer)
+    if args.json:
+        print_json(res.to_dict(), ctx.out)
+    elif args.quiet:
+        if res.invocable:
+            ctx.out.write(res.invoke_id + "\n")
+    else:
+        print_fields(_resolution_fields(res), ctx.out)
+    if not res.invocable:
+        raise CliError(res.reason)
+
+
+def _resolve_all(ctx: Context, resolver: BedrockResolver, candidates: list[str] | None) -> None:
+    args = ctx.args
+    progress = ctx.progress("resolving regions")
+    try:
+        results = resolver.resolve_all(
+            args.model,
+            candidates,
+            prefer=args.prefer,
+            invocable_only=False,
+            max_workers=args.max_workers,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    invocable = [r for r in results if r.invocable]
+    if args.json:
+        print_json([r.to_dict() for r in results], ctx.out)
+    elif args.quiet:
+        ctx.out.writelines(f"{r.region}\t{r.invoke_id}\n" for r in invocable)
+    elif results:
+        stats = resolver.latency.stats()
+        rows = [
+            [r.region, _latency(stats, r.region), r.method, r.invoke_id, r.access.status]
+            for r in results
+        ]
+        print_table(["REGION", "LATENCY", "METHOD", "INVOKE ID", "ACCESS"], rows, ctx.out)
+    if not results:
+        raise CliError(f"no scanned region can invoke {args.model}")
+    if not invocable:
+        raise CliError(f"no scanned region can invoke {args.model}: {results[0].reason}")
+
+
+def cmd_access(ctx: Context) -> None:
+    args = ctx.args
+    access = ctx.resolver().check_access(args.model, ctx.region())
+    if args.json:
+        print_json(access.to_dict(), ctx.out)
+    else:
+        print_fields(
+            [
+                ("model", access.model_id),
+                ("region", access.region),
+                ("account", access.account or "unknown"),
+                ("access", _access_text(access)),
+                ("agreement", access.agreement or "-"),
+                ("authorization", access.authorization or "-"),
+                ("entitlement", access.entitlement or "-"),
+                ("region availability", access.region_availability or "-"),
+            ],
+            ctx.out,
+        )
+    if access.denied:
+        account = access.account or "this account"
+        raise CliError(
+            f"account {account} may not use {access.model_id} in {access.region}: {access.reason}"
+        )

@@ -1,0 +1,116 @@
+"""What every command shares: parsed arguments, the cache, the boto3 session.
+
+[Design principles]
+- The cache, the session and the discovery objects are built lazily, on first use:
+  ``cache ...`` and ``--help`` never import boto3.
+- Every discovery object a command builds is remembered, so ``-v`` can report how
+  many API calls the command made (0 on a warm run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any, TextIO
+
+from ..cache import LOGGER_NAME, DiscoveryCache
+from .output import Progress
+
+__all__ = ["LOGGER", "PROG", "CliError", "Context", "UsageError"]
+
+PROG = "dbp-discovery"
+LOGGER = logging.getLogger(LOGGER_NAME)
+
+
+class CliError(Exception):
+    """An error reported as one line and exit code 1."""
+
+
+class UsageError(CliError):
+    """Options that argparse accepts but that exclude each other: exit code 2."""
+
+
+class Context:
+    """Parsed arguments plus the lazily built cache and discovery objects."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self._cache: DiscoveryCache | None = None
+        self._session: Any = None
+        self.discoveries: list[Any] = []
+
+    @property
+    def cache(self) -> DiscoveryCache:
+        if self._cache is None:
+            if self.args.no_cache:
+                self._cache = DiscoveryCache(
+                    self.args.cache_dir, memory_ttl_seconds=0, disk_ttl_days=0
+                )
+            else:
+                self._cache = DiscoveryCache(self.args.cache_dir)
+        return self._cache
+
+    def session(self) -> Any:
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.Session(profile_name=self.args.profile)
+        return self._session
+
+    def region(self) -> str:
+        region = self.args.region or self.session().region_name
+        if not region:
+            raise CliError("no region given: pass --region or configure a default region")
+        return str(region)
+
+    def options(self) -> dict[str, Any]:
+        from ..bedrock.errors import RetryPolicy
+
+        attempts = self.args.max_attempts
+        if attempts is not None and attempts < 1:
+            raise CliError("--max-attempts must be at least 1")
+        return {
+            "retry": RetryPolicy() if attempts is None else RetryPolicy(attempts=attempts),
+            "endpoint_url": self.args.endpoint_url,
+            "cache": self.cache,
+            "use_cache": not self.args.no_cache,
+            "refresh": self.args.refresh,
+        }
+
+    def models(self) -> Any:
+        from ..bedrock.models import BedrockModelDiscovery
+
+        discovery = BedrockModelDiscovery(self.session(), **self.options())
+        self.discoveries.append(discovery)
+        return discovery
+
+    def profiles(self) -> Any:
+        from ..bedrock.profiles import BedrockProfileDiscovery
+
+        discovery = BedrockProfileDiscovery(
+            self.session(), account_id=self.args.account_id, **self.options()
+        )
+        self.discoveries.append(discovery)
+        return discovery
+
+    def resolver(self, regions: list[str] | None = None) -> Any:
+        from ..bedrock.resolver import BedrockResolver
+
+        resolver = BedrockResolver(
+            self.session(), account_id=self.args.account_id, regions=regions, **self.options()
+        )
+        self.discoveries.append(resolver)
+        return resolver
+
+    def progress(self, label: str) -> Progress | None:
+        if self.args.json or not self.err.isatty():
+            return None
+        return Progress(self.err, label)
+
+    def report_counts(self) -> None:
+        """With ``-v``: how many API calls were made (0 on a warm run)."""
+        if self.args.verbose and self.discoveries:
+            calls = sum(d.api_calls for d in self.discoveries)
+            self.err.write(f"{PROG}: {calls} API call(s); cache folder {self.cache.cache_dir}\n")
