@@ -105,7 +105,7 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
-        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - the process keeps it
+        log = open(self.directory / "redis.log", "ab")
         self.process = subprocess.Popen(
             self.argv(), cwd=self.directory, stdout=log, stderr=subprocess.STDOUT
         )
@@ -202,8 +202,15 @@ class RedisClusterNodes:
             node.start()
         addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0"]
-            + ["--cluster-yes"],
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *addresses,
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
             check=True,
             capture_output=True,
             timeout=30,

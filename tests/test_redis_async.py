@@ -43,7 +43,10 @@ def test_async_lease_and_fence(redis_server, make_redis_store, clock):
         assert await second.acquire_async(0.05) is False
         assert await store.aset("k", entry(clock, "mine"), fence=first.fence) is True
         await store.aclear()
-        assert await store.aset("k", entry(clock, "late", created_offset=1), fence=first.fence) is False
+        assert (
+            await store.aset("k", entry(clock, "late", created_offset=1), fence=first.fence)
+            is False
+        )
         await first.release_async()
         assert await second.acquire_async(0) is True
         await second.release_async()

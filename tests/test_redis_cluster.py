@@ -6,10 +6,10 @@ import asyncio
 import uuid
 
 import pytest
-from redis_server import command
 
 from dbp.cache import MISS
 from dbp.cache.entry import Entry
+from redis_server import command
 
 
 def entry(clock, value, *, created_offset: float = 0.0, owner=None):
@@ -42,7 +42,10 @@ def test_leases_fences_and_clears_on_a_cluster(cluster_store, clock):
         cluster_store.set(f"f{i}", entry(clock, i, owner="f"))
         cluster_store.set(f"g{i}", entry(clock, i, owner="g"))
     assert cluster_store.clear(owner="f") == 11
-    assert cluster_store.set("k", entry(clock, "late", created_offset=1, owner="f"), fence=lease.fence) is False
+    assert (
+        cluster_store.set("k", entry(clock, "late", created_offset=1, owner="f"), fence=lease.fence)
+        is False
+    )
     assert cluster_store.get("k") is MISS and cluster_store.get("g3").value == 3
     lease.release()
     assert cluster_store.lock("k").acquire(0) is True

@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from redis_server import command
-
 from dbp.cache import MISS
 from dbp.cache.entry import Entry
+from redis_server import command
 
 
 def entry(clock, value, *, created_offset: float = 0.0, owner=None):
@@ -128,7 +127,9 @@ def test_clear_by_owner_fences_that_owners_fills_only(redis_server, make_redis_s
     assert store.set("g:1", entry(clock, 2, owner="g"), fence=theirs.fence) is True
 
 
-def test_an_evicted_generation_never_lets_an_old_fill_through(redis_server, make_redis_store, clock):
+def test_an_evicted_generation_never_lets_an_old_fill_through(
+    redis_server, make_redis_store, clock
+):
     store = make_redis_store(redis_server.url)
     lease = store.lock("k")
     assert lease.acquire(0) is True

@@ -9,7 +9,6 @@ import threading
 import time
 
 
-
 def run_other_process(url: str, code: str) -> float:
     """Run ``code`` with a RedisStore ``store`` in another process; when it published."""
     script = textwrap.dedent(
@@ -49,9 +48,7 @@ class Received:
             return list(self.events)
 
 
-def test_deletes_and_clears_reach_another_process_within_a_second(
-    redis_server, make_redis_store
-):
+def test_deletes_and_clears_reach_another_process_within_a_second(redis_server, make_redis_store):
     store = make_redis_store(redis_server.url)
     received = Received()
     subscriber = store.listen(received)
@@ -60,7 +57,11 @@ def test_deletes_and_clears_reach_another_process_within_a_second(
         redis_server.url, "store.delete('models:us-east-1'); store.clear(owner='fn'); store.clear()"
     )
     events = received.wait_for(3, 5)
-    assert [(k, o) for k, o, _ in events] == [("models:us-east-1", None), (None, "fn"), (None, None)]
+    assert [(k, o) for k, o, _ in events] == [
+        ("models:us-east-1", None),
+        (None, "fn"),
+        (None, None),
+    ]
     assert events[0][2] - published < 1.0
 
 
@@ -102,9 +103,7 @@ def test_a_gap_in_the_subscription_drops_everything(redis_server, make_redis_sto
     assert [(k, o) for k, o, _ in received.wait_for(2, 5)][-1] == ("after", None)
 
 
-def test_close_stops_the_subscriber_and_a_failing_callback_does_not(
-    redis_server, make_redis_store
-):
+def test_close_stops_the_subscriber_and_a_failing_callback_does_not(redis_server, make_redis_store):
     store = make_redis_store(redis_server.url)
     calls = []
 

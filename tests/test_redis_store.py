@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from redis_server import LOGGER_NAME, RedisServer, command
 
 from dbp.cache import MISS, ManualClock
 from dbp.cache.entry import Entry
+from redis_server import LOGGER_NAME, RedisServer, command
 
 SECRET = "0123456789abcdef-test-secret"
 
@@ -125,7 +125,11 @@ def test_tampered_or_unsigned_values_are_misses_with_one_warning(
 def test_a_signed_value_copied_to_another_key_is_a_miss(redis_server, make_redis_store, clock):
     store = make_redis_store(redis_server.url, secret=SECRET.encode())
     store.set("a", entry(clock, "A"))
-    raw_set(redis_server, store.namer.names("b").entry, raw_get(redis_server, store.namer.names("a").entry))
+    raw_set(
+        redis_server,
+        store.namer.names("b").entry,
+        raw_get(redis_server, store.namer.names("a").entry),
+    )
     assert store.get("b") is MISS
 
 
@@ -190,7 +194,7 @@ def test_bad_input_is_named(redis_server, make_redis_store, clock):
     with pytest.raises(ValueError, match="must be finite and >= 0"):
         store.lock("k").acquire(-1)
     secret_url = "redis://user:hunter2hunter2@127.0.0.1:1/0"
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="must start with") as info:
         make_redis_store(secret_url.replace("redis://", "redis-x://"))
     assert "hunter2" not in str(info.value)
 
