@@ -34,7 +34,10 @@ def raw_set(server: RedisServer, name: str, value: bytes) -> None:
 
 
 def test_round_trip_keeps_types(redis_server, make_redis_store, clock):
+    from dbp.cache.stores.contract import Store
+
     store = make_redis_store(redis_server.url)
+    assert isinstance(store, Store) and store.name == "redis"
     value = {
         "when": dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc),
         "day": dt.date(2024, 5, 1),
