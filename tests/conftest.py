@@ -11,7 +11,7 @@ import pytest
 
 from dbp.llm.bedrock.discovery import DiscoveryCache, ManualClock, set_default_cache
 
-pytest_plugins = ["bedrock_fixtures"]
+pytest_plugins = ["bedrock_fixtures", "redis_server"]
 
 
 @pytest.fixture

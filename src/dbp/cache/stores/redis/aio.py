@@ -1,0 +1,142 @@
+"""The asyncio half of the Redis store: one ``redis.asyncio`` client per event loop.
+
+[Design principles]
+- A redis.asyncio client is bound to the loop it first ran on, so each loop gets
+  its own (kept in a weak map: a finished loop's client goes with it).
+- Every step that does not await (packing, decoding, script arguments, the
+  breaker) is :class:`~.core.RedisCore`'s, shared with the blocking half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from ...entry import Entry
+from ...sentinel import MISS, Miss
+from .client import build_async
+from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, Connection, RedisCore, check_owner
+
+__all__ = ["AsyncRedisOps"]
+
+
+class AsyncRedisOps(RedisCore):
+    """``aget``/``aset``/``adelete``/``aclear`` and the async lease calls."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._async_lock = threading.Lock()
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Connection] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _aconn(self) -> Connection:
+        loop = asyncio.get_running_loop()
+        conn = self._async.get(loop)
+        if conn is None:
+            with self._async_lock:
+                conn = self._async.get(loop)
+                if conn is None:
+                    conn = Connection.of(build_async(self.options))
+                    self._async[loop] = conn
+        return conn
+
+    async def _aguard(self, call: Callable[[Connection], Awaitable[Any]]) -> Any:
+        """``await call(connection)``, or FAILED when Redis fails or the breaker is open."""
+        if not self.breaker.allow():
+            return FAILED
+        try:
+            result = await call(self._aconn())
+        except REDIS_ERRORS as exc:
+            self.breaker.failure(exc)
+            return FAILED
+        self.breaker.success()
+        return result
+
+    async def aget(self, key: str, *, stale: bool = False) -> Entry | Miss:
+        """The asyncio twin of ``get``."""
+        entry_key = self.namer.names(key).entry
+        raw = await self._aguard(lambda c: c.client.get(entry_key))
+        return MISS if raw is FAILED else self.unpack(key, raw, stale)
+
+    async def aset(
+        self, key: str, entry: Entry, *, fence: object | None = None, body: bytes | None = None
+    ) -> bool:
+        """The asyncio twin of ``set``."""
+        packed = self.pack(key, entry, body)
+        if packed is None:
+            return True  # already past its stale window: nothing worth storing
+        keys, args = self.write_call(key, packed, entry.created, fence)
+        return bool(await self._aguard(lambda c: c.set_entry(keys=keys, args=args)) == 1)
+
+    async def adelete(self, key: str) -> bool:
+        """The asyncio twin of ``delete``."""
+        entry_key = self.namer.names(key).entry
+        removed = await self._aguard(lambda c: c.client.delete(entry_key))
+        await self._apublish(key, None)
+        return removed not in (FAILED, 0)
+
+    async def aclear(self, owner: str | None = None) -> int:
+        """The asyncio twin of ``clear``."""
+        owner = check_owner(owner)
+
+        async def run(conn: Connection) -> int:
+            client = conn.client
+            pipe = client.pipeline(transaction=False)
+            for name in self.namer.generations(owner):
+                pipe.set(name, self.fresh_generation())
+            await pipe.execute()
+            removed = 0
+            batch: list[str] = []
+            async for found in client.scan_iter(match=self.namer.entry_pattern(), count=SCAN_BATCH):
+                batch.append(found.decode() if isinstance(found, bytes) else found)
+                if len(batch) >= SCAN_BATCH:
+                    removed += await self._adelete_batch(client, batch, owner)
+                    batch = []
+            if batch:
+                removed += await self._adelete_batch(client, batch, owner)
+            return removed
+
+        removed = await self._aguard(run)
+        await self._apublish(None, owner)
+        return 0 if removed is FAILED else int(removed)
+
+    async def _adelete_batch(self, client: Any, batch: list[str], owner: str | None) -> int:
+        if owner is not None:
+            pipe = client.pipeline(transaction=False)
+            for name in batch:
+                pipe.get(name)
+            batch = self.owned(batch, await pipe.execute(), owner)
+        if not batch:
+            return 0
+        pipe = client.pipeline(transaction=False)
+        for name in batch:
+            pipe.delete(name)
+        return sum(await pipe.execute())
+
+    async def _apublish(self, key: str | None, owner: str | None) -> None:
+        message = self.message(key, owner)
+        await self._aguard(lambda c: c.client.publish(self.namer.channel, message))
+
+    # -- the lease's Redis side (see lease.LeaseOps) ------------------------
+    async def try_acquire_async(
+        self, key: str, token: str, owner: str | None, ms: int
+    ) -> tuple[str, str] | Literal[False] | None:
+        keys, args = self.acquire_call(key, token, owner, ms)
+        return self.acquire_result(await self._aguard(lambda c: c.acquire(keys=keys, args=args)))
+
+    async def release_lease_async(self, key: str, token: str) -> bool:
+        lease_key = self.namer.names(key).lease
+        return bool(await self._aguard(lambda c: c.release(keys=[lease_key], args=[token])) == 1)
+
+    async def aclose(self) -> None:
+        """Close this event loop's client (other loops' clients go with their loops)."""
+        with self._async_lock:
+            conn = self._async.pop(asyncio.get_running_loop(), None)
+        if conn is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await conn.client.aclose()

@@ -1,0 +1,144 @@
+"""The fleet lease: one host computes a key while the others wait for its result.
+
+[Intent]
+Single flight across a fleet without the known failures: a lease always has an
+expiry (``SET NX PX``; a crashed holder blocks nobody for longer than the lease),
+is released only by compare-and-delete (a holder whose lease lapsed cannot free
+the next holder's), and its write is fenced (see :class:`Fence`).
+
+[Design principles]
+- ``acquire`` answers ``True`` (held), ``False`` (busy past ``timeout``) or
+  ``None`` (Redis unusable: error or breaker open). ``None`` comes at once, so no
+  one waits on a dead Redis; the caller computes locally.
+- Waiting polls with short, jittered, growing sleeps (5 ms to 100 ms), so waiters
+  on many hosts do not poll in lock step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import secrets
+import time
+from typing import Literal, NamedTuple, Protocol
+
+__all__ = ["Fence", "LeaseOps", "RedisLease"]
+
+_FIRST_POLL = 0.005
+_MAX_POLL = 0.1
+
+
+class Fence(NamedTuple):
+    """What a lease holder passes to ``RedisStore.set(..., fence=)``.
+
+    The write lands only if the lease still holds ``token`` (or nobody holds it and
+    the stored entry is not newer) and no ``clear`` rotated the generations
+    captured when the lease was taken (``owner_generation`` "" = not checked).
+    """
+
+    token: str
+    generation: str
+    owner_generation: str
+    owner: str | None
+
+
+class LeaseOps(Protocol):
+    """The Redis side of a lease, provided by the store (fail-open, breaker-guarded)."""
+
+    def try_acquire(
+        self, key: str, token: str, owner: str | None, ms: int
+    ) -> tuple[str, str] | Literal[False] | None: ...
+
+    async def try_acquire_async(
+        self, key: str, token: str, owner: str | None, ms: int
+    ) -> tuple[str, str] | Literal[False] | None: ...
+
+    def release_lease(self, key: str, token: str) -> bool: ...
+
+    async def release_lease_async(self, key: str, token: str) -> bool: ...
+
+
+def _check_timeout(timeout: object) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"lease acquire timeout must be a number of seconds, not {timeout!r}")
+    if not timeout >= 0 or math.isinf(timeout):
+        raise ValueError(f"lease acquire timeout must be finite and >= 0, got {timeout!r}")
+    return float(timeout)
+
+
+class RedisLease:
+    """A :class:`~dbp.cache.stores.contract.KeyLock` over one cache key, fleet-wide.
+
+    One object per fill: ``acquire`` (or ``acquire_async``), re-check the tiers,
+    compute, ``store.set(key, entry, fence=lease.fence)``, ``release``.
+    """
+
+    def __init__(self, ops: LeaseOps, key: str, owner: str | None, seconds: float) -> None:
+        self._ops = ops
+        self.key = key
+        self.owner = owner
+        self._ms = max(1, math.ceil(seconds * 1000))
+        self._fence: Fence | None = None
+
+    @property
+    def fence(self) -> Fence | None:
+        """The write fence while held (``None`` when not held)."""
+        return self._fence
+
+    @property
+    def held(self) -> bool:
+        """Whether ``acquire`` succeeded and ``release`` was not called (it may have lapsed)."""
+        return self._fence is not None
+
+    def _start(self) -> str:
+        if self._fence is not None:
+            raise RuntimeError(f"lease for {self.key!r} is already held by this object")
+        return secrets.token_hex(16)
+
+    def acquire(self, timeout: float) -> bool | None:
+        """Take the lease, polling up to ``timeout`` seconds; see the module docstring."""
+        deadline = time.monotonic() + _check_timeout(timeout)
+        token, poll = self._start(), _FIRST_POLL
+        while True:
+            got = self._ops.try_acquire(self.key, token, self.owner, self._ms)
+            if got is None or got is False:
+                remaining = deadline - time.monotonic()
+                if got is None or remaining <= 0:
+                    return got
+                time.sleep(min(remaining, poll * random.uniform(0.5, 1.5)))
+                poll = min(poll * 2, _MAX_POLL)
+                continue
+            self._fence = Fence(token, got[0], got[1], self.owner)
+            return True
+
+    async def acquire_async(self, timeout: float) -> bool | None:
+        """The asyncio twin of :meth:`acquire` (sleeps with ``asyncio.sleep``)."""
+        deadline = time.monotonic() + _check_timeout(timeout)
+        token, poll = self._start(), _FIRST_POLL
+        while True:
+            got = await self._ops.try_acquire_async(self.key, token, self.owner, self._ms)
+            if got is None or got is False:
+                remaining = deadline - time.monotonic()
+                if got is None or remaining <= 0:
+                    return got
+                await asyncio.sleep(min(remaining, poll * random.uniform(0.5, 1.5)))
+                poll = min(poll * 2, _MAX_POLL)
+                continue
+            self._fence = Fence(token, got[0], got[1], self.owner)
+            return True
+
+    def release(self) -> None:
+        """Compare-and-delete: frees the lease only if it still holds our token."""
+        fence, self._fence = self._fence, None
+        if fence is not None:
+            self._ops.release_lease(self.key, fence.token)
+
+    async def release_async(self) -> None:
+        """The asyncio twin of :meth:`release`."""
+        fence, self._fence = self._fence, None
+        if fence is not None:
+            await self._ops.release_lease_async(self.key, fence.token)
+
+    def __repr__(self) -> str:
+        return f"RedisLease({self.key!r}, held={self.held})"

@@ -1,0 +1,74 @@
+"""The Lua scripts: every check-then-act on a lease or an entry runs inside Redis.
+
+Each script touches one entry's keys only (entry, lease, the generations of its
+shard), which share a hash tag, so they run unchanged on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ACQUIRE", "RELEASE", "SET_ENTRY", "WRITE_REFUSED_FENCE", "WRITE_REFUSED_NEWER"]
+
+#: KEYS: lease, generation, owner generation.
+#: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's.
+#: Takes the lease only if free (never without PX) and returns the generations the
+#: holder's write will be checked against; a missing generation is created from
+#: the caller's random candidate (an evicted one thus never matches an old fence).
+ACQUIRE = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return false
+end
+local gen = redis.call('GET', KEYS[2])
+if not gen then
+  gen = ARGV[3]
+  redis.call('SET', KEYS[2], gen)
+end
+local ogen = ''
+if ARGV[5] == '1' then
+  ogen = redis.call('GET', KEYS[3])
+  if not ogen then
+    ogen = ARGV[4]
+    redis.call('SET', KEYS[3], ogen)
+  end
+end
+return {gen, ogen}
+"""
+
+#: KEYS: lease. ARGV: token. Compare-and-delete: never releases another holder's lease.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+WRITE_REFUSED_FENCE = 0
+WRITE_REFUSED_NEWER = -1
+
+#: KEYS: entry, lease, generation, owner generation.
+#: ARGV: value, PX ms, created, lease token ('' = unfenced), generation, owner
+#: generation ('' = not checked), 1-based offset of the envelope in a stored value.
+#: A fenced write lands only if no clear happened since the lease was taken and
+#: the lease is still ours or free. Any write is refused if the stored entry is
+#: newer (created later) than ours: a late writer never replaces a newer result.
+SET_ENTRY = """
+if ARGV[4] ~= '' then
+  if redis.call('GET', KEYS[3]) ~= ARGV[5] then return 0 end
+  if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[6] then return 0 end
+  local holder = redis.call('GET', KEYS[2])
+  if holder and holder ~= ARGV[4] then return 0 end
+end
+local current = redis.call('GET', KEYS[1])
+if current then
+  local off = tonumber(ARGV[7])
+  local nl = string.find(current, '\\n', off, true)
+  if nl then
+    local ok, header = pcall(cjson.decode, string.sub(current, off, nl - 1))
+    if ok and type(header) == 'table' and type(header.created) == 'number'
+        and header.created > tonumber(ARGV[3]) then
+      return -1
+    end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""

@@ -1,0 +1,261 @@
+"""The fleet tier: a Redis (or Valkey, ElastiCache, Redis Cluster) store.
+
+[Intent]
+Share results between the hosts of a fleet, so a slow, rate-limited discovery
+call is made once per fleet rather than once per host, without ever making the
+cache slower or less reliable than calling the function.
+
+[Design principles]
+- Same values, same bytes: a stored value is the disk tier's envelope (with the
+  user's data version), optionally behind a 32-byte HMAC tag (:mod:`.integrity`).
+  Redis's own expiry (PX) is the entry's hard end; freshness is in the envelope.
+  A foreign-version, corrupt, other-key or untrusted value is a miss.
+- Fail open, fast: every call has the socket time-out as its budget (50 ms by
+  default), at most one immediate retry on a broken connection, and a circuit
+  breaker that skips Redis entirely during an outage. Nothing raises out of the
+  store for a fault of Redis: reads miss, writes return False.
+- Fleet single flight through a fenced lease (:mod:`.lease`), clears fenced by
+  random generations (:mod:`.scripts`), invalidations over pub/sub
+  (:mod:`.invalidation`). Keys are Redis Cluster ready (:mod:`.keys`).
+
+[Implementation details]
+Blocking calls are here; the asyncio twins are in :mod:`.aio`; the steps both
+share are in :mod:`.core`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+from ...entry import Entry
+from ...sentinel import MISS, Miss
+from .aio import AsyncRedisOps
+from .client import build_sync
+from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, Connection, RedisEntryInfo, check_owner
+from .invalidation import Invalidation, Subscriber
+from .lease import RedisLease
+
+__all__ = ["RedisStore"]
+
+#: The subscriber's socket time-out: it waits for messages, it does not serve calls.
+_SUBSCRIBER_TIMEOUT = 1.0
+
+
+class RedisStore(AsyncRedisOps):
+    """A :class:`~dbp.cache.stores.contract.Store` over Redis; see the module docstring.
+
+    Keyword arguments (all but ``url`` keyword-only): ``clock``, ``logger``,
+    ``default_ttl`` (Redis lifetime of an entry with no finite end),
+    ``data_version`` (callable: the user's CACHE_VERSION), ``prefix`` ("dbp:"),
+    ``socket_timeout``/``connect_timeout`` (0.05 s: the per-call budget),
+    ``retries`` (0 or 1: immediate retry on a broken connection only),
+    ``health_check_interval`` (30 s), ``secret`` (HMAC key, >= 16 bytes),
+    ``lease_seconds`` (30 s: longer than the slowest fill), ``breaker_threshold``
+    (3 consecutive failures), ``breaker_backoff``/``breaker_max_backoff`` (1 s
+    doubling to 30 s, jittered).
+    """
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self._lock = threading.Lock()
+        self._sync: Connection | None = None
+        self._subscriber: Subscriber | None = None
+
+    # -- the fail-open guard -----------------------------------------------
+    def _conn(self) -> Connection:
+        conn = self._sync
+        if conn is None:
+            with self._lock:
+                if self._sync is None:  # a cluster client connects here, so may raise
+                    self._sync = Connection.of(build_sync(self.options))
+                conn = self._sync
+        return conn
+
+    def _guard(self, call: Callable[[Connection], Any]) -> Any:
+        """``call(connection)``, or FAILED when Redis fails or the breaker is open."""
+        if not self.breaker.allow():
+            return FAILED
+        try:
+            result = call(self._conn())
+        except REDIS_ERRORS as exc:
+            self.breaker.failure(exc)
+            return FAILED
+        self.breaker.success()
+        return result
+
+    # -- the Store contract --------------------------------------------------
+    def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
+        """The fresh entry (with ``stale``: one within its stale window), else MISS."""
+        entry_key = self.namer.names(key).entry
+        raw = self._guard(lambda c: c.client.get(entry_key))
+        return MISS if raw is FAILED else self.unpack(key, raw, stale)
+
+    def set(
+        self, key: str, entry: Entry, *, fence: object | None = None, body: bytes | None = None
+    ) -> bool:
+        """Store ``entry`` until its ``stale_until``; False if Redis failed or the write was fenced.
+
+        ``fence``: the holder's ``lease.fence``; the write is then refused if the lease
+        was taken over by another holder, or a ``clear`` happened since it was taken.
+        Any write is refused if Redis holds a newer entry (created later) for the key.
+        """
+        packed = self.pack(key, entry, body)
+        if packed is None:
+            return True  # already past its stale window: nothing worth storing
+        keys, args = self.write_call(key, packed, entry.created, fence)
+        result = self._guard(lambda c: c.set_entry(keys=keys, args=args))
+        if result not in (1, FAILED):
+            self._logger.debug("dbp cache: Redis write of %r refused (%s)", key, result)
+        return bool(result == 1)
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key`` here and tell other hosts to drop their copies."""
+        entry_key = self.namer.names(key).entry
+        removed = self._guard(lambda c: c.client.delete(entry_key))
+        self._publish(key, None)
+        return removed not in (FAILED, 0)
+
+    def clear(self, owner: str | None = None) -> int:
+        """Remove every entry under the prefix (or ``owner``'s) by SCAN; fence running fills.
+
+        First the clear generations are rotated (a fill whose lease predates this
+        clear can no longer write), then entries are deleted, then other hosts are
+        told. Never KEYS, never FLUSHDB.
+        """
+        owner = check_owner(owner)
+
+        def run(conn: Connection) -> int:
+            client = conn.client
+            pipe = client.pipeline(transaction=False)
+            for name in self.namer.generations(owner):
+                pipe.set(name, self.fresh_generation())
+            pipe.execute()
+            removed = 0
+            for batch in self._batches(client):
+                removed += self._delete_batch(client, batch, owner)
+            return removed
+
+        removed = self._guard(run)
+        self._publish(None, owner)
+        return 0 if removed is FAILED else int(removed)
+
+    def scan(self) -> Iterator[RedisEntryInfo]:
+        """Facts about every entry under the prefix (read in batches; empty if Redis fails)."""
+
+        def run(conn: Connection) -> list[RedisEntryInfo]:
+            found: list[RedisEntryInfo] = []
+            for batch in self._batches(conn.client):
+                pipe = conn.client.pipeline(transaction=False)
+                for name in batch:
+                    pipe.get(name)
+                found.extend(map(self.info, batch, pipe.execute()))
+            return found
+
+        infos = self._guard(run)
+        return iter(() if infos is FAILED else infos)
+
+    def lock(self, key: str, owner: str | None = None) -> RedisLease:
+        """A fresh fleet lease for ``key`` (one per fill); see :class:`.lease.RedisLease`.
+
+        Pass the entry's ``owner`` so that ``clear(owner)`` also fences this fill.
+        """
+        if not isinstance(key, str):
+            raise TypeError(f"cache key must be a str, not {key!r}")
+        return RedisLease(self, key, check_owner(owner), self.lease_seconds)
+
+    def cleanup(self) -> int:
+        """Remove corrupt, foreign-version and untrusted values (Redis expires the rest)."""
+
+        def run(conn: Connection) -> int:
+            client, removed = conn.client, 0
+            for batch in self._batches(client):
+                pipe = client.pipeline(transaction=False)
+                for name in batch:
+                    pipe.get(name)
+                doomed = [
+                    i.redis_key for i in map(self.info, batch, pipe.execute()) if i.key is None
+                ]
+                removed += self._delete_batch(client, doomed, None)
+            return removed
+
+        removed = self._guard(run)
+        return 0 if removed is FAILED else int(removed)
+
+    # -- helpers -------------------------------------------------------------
+    def _batches(self, client: Any) -> Iterator[list[str]]:
+        batch: list[str] = []
+        for found in client.scan_iter(match=self.namer.entry_pattern(), count=SCAN_BATCH):
+            batch.append(found.decode() if isinstance(found, bytes) else found)
+            if len(batch) >= SCAN_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _delete_batch(self, client: Any, batch: list[str], owner: str | None) -> int:
+        if owner is not None:
+            pipe = client.pipeline(transaction=False)
+            for name in batch:
+                pipe.get(name)
+            batch = self.owned(batch, pipe.execute(), owner)
+        if not batch:
+            return 0
+        pipe = client.pipeline(transaction=False)
+        for name in batch:  # one key per command: entries live in different slots
+            pipe.delete(name)
+        return sum(pipe.execute())
+
+    def _publish(self, key: str | None, owner: str | None) -> None:
+        message = self.message(key, owner)
+        self._guard(lambda c: c.client.publish(self.namer.channel, message))
+
+    # -- the lease's Redis side (see lease.LeaseOps) ---------------------------
+    def try_acquire(
+        self, key: str, token: str, owner: str | None, ms: int
+    ) -> tuple[str, str] | Literal[False] | None:
+        keys, args = self.acquire_call(key, token, owner, ms)
+        return self.acquire_result(self._guard(lambda c: c.acquire(keys=keys, args=args)))
+
+    def release_lease(self, key: str, token: str) -> bool:
+        lease_key = self.namer.names(key).lease
+        return bool(self._guard(lambda c: c.release(keys=[lease_key], args=[token])) == 1)
+
+    # -- fleet-wide invalidation -----------------------------------------------
+    def listen(self, callback: Invalidation) -> Subscriber:
+        """Start a daemon thread calling ``callback(key, owner)`` for other stores' deletes.
+
+        ``(key, None)``: drop ``key``; ``(None, owner)``: drop ``owner``'s entries;
+        ``(None, None)``: drop everything (a clear, or a gap in the subscription
+        during which messages may have been lost). Returns the subscriber
+        (``.subscribed`` is an Event set while subscribed). :meth:`close` stops it.
+        """
+        if not callable(callback):
+            raise TypeError(f"listen callback must be callable, not {callback!r}")
+        options = self.options
+        with self._lock:
+            if self._subscriber is not None and self._subscriber.alive:
+                raise RuntimeError(f"{self!r} is already listening; close() it first")
+            self._subscriber = Subscriber(
+                lambda: build_sync(options, socket_timeout=_SUBSCRIBER_TIMEOUT),
+                self.namer.channel,
+                self.source,
+                self.signer,
+                callback,
+                self._logger,
+            )
+            self._subscriber.start()
+            return self._subscriber
+
+    def close(self) -> None:
+        """Stop the subscriber and close the blocking client (safe to call twice)."""
+        with self._lock:
+            subscriber, self._subscriber = self._subscriber, None
+            conn, self._sync = self._sync, None
+        if subscriber is not None:
+            subscriber.stop()
+        if conn is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                conn.client.close()
