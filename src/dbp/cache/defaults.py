@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from .fleet import default_url
 from .tiered import TieredCache
 
 __all__ = ["default_cache", "set_default_cache", "set_default_factory"]
 
 _default_lock = threading.Lock()
-_default_factory: Callable[[], TieredCache] = TieredCache
+_default_factory: Callable[..., TieredCache] = TieredCache
 _default: TieredCache | None = None
 
 
@@ -29,7 +30,8 @@ def default_cache() -> TieredCache:
     if cache is None:
         with _default_lock:
             if _default is None:
-                _default = _default_factory()
+                url = default_url()  # $DBP_REDIS_URL: the fleet tier for the default cache
+                _default = _default_factory(**({"redis_url": url} if url else {}))
             cache = _default
     return cache
 
@@ -41,7 +43,7 @@ def set_default_cache(cache: TieredCache | None) -> None:
         _default = cache
 
 
-def set_default_factory(factory: Callable[[], TieredCache]) -> None:
+def set_default_factory(factory: Callable[..., TieredCache]) -> None:
     """What :func:`default_cache` builds on first use (a layer above may register a subclass)."""
     global _default_factory
     _default_factory = factory

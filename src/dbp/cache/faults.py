@@ -10,7 +10,7 @@ import errno as _errno
 import logging
 import threading
 
-__all__ = ["FOLDER", "FaultLog", "folder_unusable"]
+__all__ = ["FOLDER", "FaultLog", "OnceLog", "folder_unusable"]
 
 #: The condition of a cache folder that can't be used at all (one warning for it).
 FOLDER = "use cache folder"
@@ -90,3 +90,21 @@ class FaultLog:
         """Conditions currently reported (for ``cache info`` and tests)."""
         with self._lock:
             return frozenset(self._active)
+
+
+class OnceLog:
+    """Warn the first time per subject, then log at debug level (not a flood)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def log(self, subject: str, message: str, *args: object) -> None:
+        with self._lock:
+            first = subject not in self._seen
+            self._seen.add(subject)
+        if first:
+            self._logger.warning(message + "; further ones are logged at debug level", *args)
+        else:
+            self._logger.debug(message, *args)

@@ -10,15 +10,18 @@ import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from .clock import SYSTEM_CLOCK, Clock
 from .envelope import FORMAT_VERSION, DataVersion, check_data_version
+from .faults import OnceLog
+from .fleet import FleetOptions, connect_fleet
 from .info import count_value
 from .keys import check_key
 from .locations import default_base_dir
 from .locks.flights import AsyncFlightTable, FlightTable
+from .locks.hold import hold_all
 from .readthrough.ops import drive
 from .readthrough.path import ReadThrough
 from .readthrough.steps import Policy, lookup, write
@@ -83,6 +86,13 @@ class TieredCache:
         clock: Clock | None = None,
         durable: bool = True,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+        redis_url: str | None = None,
+        redis_prefix: str = "dbp:",
+        redis_ttl_seconds: TTLArg = None,
+        redis_socket_timeout: float = 0.05,
+        redis_connect_timeout: float = 0.05,
+        redis_secret: str | bytes | None = None,
+        redis_lease_seconds: float = 30.0,
     ) -> None:
         """Configure the tiers; nothing is created on disk until the first write.
 
@@ -96,6 +106,16 @@ class TieredCache:
             clock: time source; inject a :class:`~.clock.ManualClock` in tests.
             durable: fsync each file before renaming it into place.
             lock_timeout: longest wait for another process computing the same key.
+            redis_url: a shared Redis/Valkey tier after disk (``redis://``,
+                ``rediss://`` for TLS, ``redis+cluster://``); ``None``: no fleet tier.
+                With ``disk_ttl_days=0`` the tiers are memory then Redis.
+            redis_prefix: every Redis key starts with it (default ``dbp:``).
+            redis_ttl_seconds: the Redis tier's lifetime (default: 3 days; 0 = off).
+            redis_socket_timeout / redis_connect_timeout: each Redis call's time
+                budget (default 50 ms); a slow or dead Redis never fails a call.
+            redis_secret: HMAC key (>= 16 bytes) signing every Redis entry, so
+                whoever can write to Redis without it cannot plant values.
+            redis_lease_seconds: the fleet lock's lease; longer than the slowest call.
         """
         self.memory_ttl_seconds = ttl_seconds(
             memory_ttl_seconds, "memory_ttl_seconds", default=self.DEFAULT_MEMORY_TTL_SECONDS
@@ -123,7 +143,21 @@ class TieredCache:
         #: The memory tier as the generated hit path of ``@discovery_cached`` reads it.
         self.hit_view: HitView = self.memory.view
         self.disk = DiskStore(
-            self.cache_dir, self.clock, self.logger, durable=durable, data_version=self._version
+            self.cache_dir, self.clock, self.logger, durable=durable, data_version=self.data_version
+        )
+        fleet = FleetOptions.of(
+            redis_url,
+            prefix=redis_prefix,
+            ttl=redis_ttl_seconds,
+            socket_timeout=redis_socket_timeout,
+            connect_timeout=redis_connect_timeout,
+            secret=redis_secret,
+            lease_seconds=redis_lease_seconds,
+        )
+        self.redis_ttl_seconds = (
+            self.DEFAULT_DISK_TTL_DAYS * SECONDS_PER_DAY
+            if fleet is None or fleet.ttl_seconds is None
+            else fleet.ttl_seconds
         )
         #: The tiers, nearest first.
         self.stores: tuple[Store, ...] = (self.memory, self.disk)
@@ -132,12 +166,36 @@ class TieredCache:
         self.read_through = ReadThrough(self)
         #: Bumped by every clear: a fill that began before it does not write back.
         self.epoch = 0
-        self._unstorable_warned: set[str] = set()
+        self._unstorable = OnceLog(self.logger)
         self._hits = itertools.count()  # next() is atomic: no lock on the read path
         self._misses = itertools.count()
+        #: The shared tier (a RedisStore), if any.
+        self.redis: Store | None = None
+        if fleet is not None:
+            self.redis = connect_fleet(self, fleet)
+            self.stores = (*self.stores, self.redis)
 
-    def _version(self) -> DataVersion:
+    def data_version(self) -> DataVersion:
+        """``CACHE_VERSION`` as the stores check it (read on every use)."""
         return check_data_version(self.CACHE_VERSION)
+
+    def drop_local(self, key: str | None, owner: str | None) -> None:
+        """Another host cleared ``key`` / ``owner``'s entries / everything: drop our copies.
+
+        Fills in flight here do not write back (the epoch moves).
+        """
+        self.epoch += 1
+        for store in (self.memory, self.disk):
+            if key is not None:
+                store.delete(key)
+            else:
+                store.clear(owner)
+
+    def close(self) -> None:
+        """Stop the fleet tier's subscriber and close its connections (no-op without one)."""
+        close = getattr(self.redis, "close", None)
+        if close is not None:
+            close()
 
     def __repr__(self) -> str:
         return (
@@ -166,7 +224,11 @@ class TieredCache:
 
         A memory tier bounded to 0 entries is off whatever its lifetime.
         """
-        defaults = {"memory": self.memory_ttl_seconds, "disk": self.disk_ttl_seconds}
+        defaults = {
+            "memory": self.memory_ttl_seconds,
+            "disk": self.disk_ttl_seconds,
+            "redis": self.redis_ttl_seconds,
+        }
         result = []
         for store in self.stores:
             ttl = None if overrides is None else overrides.get(store.name)
@@ -183,6 +245,7 @@ class TieredCache:
         *,
         memory_ttl: TTLArg = None,
         disk_ttl: TTLArg = None,
+        redis_ttl: TTLArg = None,
     ) -> Any:
         """
         [Method intent]
@@ -198,7 +261,9 @@ class TieredCache:
         A hit in a farther tier is copied into the nearer ones for at most its
         remaining lifetime there; the farther record is left untouched.
         """
-        ttls = self.ttls(tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl))
+        ttls = self.ttls(
+            tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl, redis_ttl=redis_ttl)
+        )
         found = drive(lookup(self, check_key(key), Policy(ttls)))
         if found is MISS:
             next(self._misses)
@@ -213,6 +278,7 @@ class TieredCache:
         *,
         memory_ttl: TTLArg = None,
         disk_ttl: TTLArg = None,
+        redis_ttl: TTLArg = None,
     ) -> None:
         """
         [Method intent]
@@ -225,11 +291,14 @@ class TieredCache:
         logged once and the value still lands in the others.
 
         [Implementation details]
-        ``memory_ttl``/``disk_ttl`` are seconds or ``timedelta`` (``None`` = this
-        cache's defaults, ``0`` = skip that tier, dropping what it held for the key).
+        ``memory_ttl``/``disk_ttl``/``redis_ttl`` are seconds or ``timedelta``
+        (``None`` = this cache's defaults, ``0`` = skip that tier, dropping what it
+        held for the key).
         """
         check_key(key)
-        ttls = self.ttls(tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl))
+        ttls = self.ttls(
+            tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl, redis_ttl=redis_ttl)
+        )
         drive(write(self, key, value, Policy(ttls, drop_skipped=True)))
 
     def get_or_compute(
@@ -309,39 +378,21 @@ class TieredCache:
         """Path of the disk file that holds (or would hold) ``key``."""
         return os.path.join(self.cache_dir, file_name(check_key(key)))
 
-    @contextmanager
-    def locked(self, key: str) -> Iterator[bool]:
+    def locked(self, key: str) -> AbstractContextManager[bool]:
         """Hold every tier's lock of ``key`` (host, then fleet) for a read-modify-write.
 
         Yields whether all were taken; a busy or unusable lock is waited for at most
-        ``lock_timeout`` and then skipped, as on a miss.
+        ``lock_timeout`` and then given up, as on a miss.
         """
-        held = []
-        try:
-            for store in self.stores:
-                lock = store.lock(key)
-                if lock is not None:
-                    taken = lock.acquire(self.lock_timeout)
-                    if taken:
-                        held.append(lock)
-                    else:
-                        yield False
-                        return
-            yield True
-        finally:
-            for lock in reversed(held):
-                lock.release()
+        return hold_all(self.stores, key, self.lock_timeout)
 
     def unstorable(self, owner: str, key: str, error: BaseException) -> None:
-        """A result that can't be cached: warn once per owner, then at debug level."""
-        first = owner not in self._unstorable_warned
-        self._unstorable_warned.add(owner)
-        self.logger.log(
-            logging.WARNING if first else logging.DEBUG,
-            "dbp cache: result of %s for %r not cached (%s: %s)%s",
+        """A result that can't be cached: warned once per owner, then at debug level."""
+        self._unstorable.log(
+            owner,
+            "dbp cache: result of %s for %r not cached (%s: %s)",
             owner,
             key,
             type(error).__name__,
             error,
-            "; further such results are logged at debug level" if first else "",
         )

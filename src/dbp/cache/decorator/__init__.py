@@ -67,6 +67,7 @@ def discovery_cached(
     *,
     memory_ttl: TTLArg = None,
     disk_ttl: TTLArg = None,
+    redis_ttl: TTLArg = None,
     cache: CacheSpec = None,
     serve_stale_on_error: ErrorSpec = False,
     max_stale: TTLArg = None,
@@ -89,8 +90,9 @@ def discovery_cached(
         key: template with ``<param>`` / ``<param.attr>`` placeholders, a callable
             taking the function's arguments, or ``None`` for a key derived from the
             module, qualified name and arguments.
-        memory_ttl / disk_ttl: seconds or ``timedelta``; ``None`` = the cache's
-            defaults, ``0`` = skip that tier for this function.
+        memory_ttl / disk_ttl / redis_ttl: seconds or ``timedelta``; ``None`` = the
+            cache's defaults, ``0`` = skip that tier for this function (neither
+            read nor written).
         cache: a :class:`TieredCache`, a callable returning one (called with the
             instance for methods, e.g. ``lambda self: self.cache``), or ``None`` for
             the process-wide default cache.
@@ -112,7 +114,7 @@ def discovery_cached(
     """
 
     def decorate(func: Callable[P, R]) -> CachedCallable[P, R]:
-        ttls = {"memory_ttl": memory_ttl, "disk_ttl": disk_ttl}
+        ttls = {"memory_ttl": memory_ttl, "disk_ttl": disk_ttl, "redis_ttl": redis_ttl}
         core = Core(func, key, ttls, cache, serve_stale_on_error, max_stale, refresh_ahead)
         cls: type[CachedFunction] = CachedFunction
         if not core.is_async and core.unstable_closure is None:

@@ -145,6 +145,10 @@ class HostLock:
         finally:
             self._file = None
 
+    async def release_async(self) -> None:
+        """:meth:`release` (a lock file's release never blocks)."""
+        self.release()
+
     def _settle(self, taken: bool | None) -> bool | None:
         if taken:
             self.locks.taken(self.key, self._holder)

@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["Call", "Io", "Op", "adrive", "drive"]
 
 #: Async names of the methods whose sync name differs by more than an ``a`` prefix.
-_ASYNC_NAMES = {"acquire": "acquire_async"}
+_ASYNC_NAMES = {"acquire": "acquire_async", "release": "release_async"}
 
 
 class Io:

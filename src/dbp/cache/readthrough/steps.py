@@ -190,7 +190,7 @@ def fill(
     fences: list[object | None] = []
     try:
         for store, ttl in zip(cache.stores, policy.ttls, strict=True):
-            lock = store.lock(key) if ttl > 0 else None
+            lock = store.lock(key, policy.owner) if ttl > 0 else None
             fences.append(None)
             if lock is None:
                 continue
@@ -221,7 +221,7 @@ def fill(
         return value
     finally:
         for lock in reversed(held):
-            lock.release()
+            yield Io(lock, "release")
 
 
 def save(

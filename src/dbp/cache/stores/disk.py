@@ -113,7 +113,7 @@ class DiskStore:
     def ensure_directory(self) -> None:
         make_private_dirs(self.directory)
 
-    def lock(self, key: str) -> HostLock:
+    def lock(self, key: str, owner: str | None = None) -> HostLock:
         """The host lock of ``key``: a lock file beside the entries."""
         return self.locks.lock(key, file_name(key)[: -len(SUFFIX)])
 

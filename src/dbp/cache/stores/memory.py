@@ -140,7 +140,7 @@ class MemoryStore:
                 del self._slots[k]
             return len(doomed)
 
-    def lock(self, key: str) -> None:
+    def lock(self, key: str, owner: str | None = None) -> None:
         """No lock of its own: the in-process flight already makes one caller compute."""
         return
 

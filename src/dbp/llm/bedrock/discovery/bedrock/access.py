@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dbp.cache.decorator import discovery_cached
-from dbp.cache.keys import derived_key_prefix
 
 from ..cache import LOGGER_NAME
 from .account import lookup_account
@@ -226,19 +225,17 @@ class BedrockModelAccess(DiscoveryBase):
     ) -> dict[str, Any]:
         if account is None or not self.use_cache:  # unknown owner: correct but uncached
             return self._fetch(region, model_id)
-        if not (refresh or self.refresh):
-            return self._cached_access(region, account, model_id)
-        answer = self._fetch(region, model_id)
-        ttl = ACCESS_TTL.total_seconds()
-        key = self.ACCESS_KEY.format(region=region, account=account, model=model_id)
-        self.cache.store(key, answer, memory_ttl=ttl, disk_ttl=ttl, owner=_ACCESS_OWNER)
-        return answer
+        if refresh or self.refresh:  # anew, stored for the same hour
+            answer: dict[str, Any] = self._cached_access.refresh(region, account, model_id)
+            return answer
+        return self._cached_access(region, account, model_id)
 
     @discovery_cached(
         template(ACCESS_KEY),
         cache=lambda self: self.cache,
         memory_ttl=ACCESS_TTL,
         disk_ttl=ACCESS_TTL,
+        redis_ttl=ACCESS_TTL,
     )
     def _cached_access(self, region: str, account: str, model: str) -> dict[str, Any]:
         return self._fetch(region, model)
@@ -271,7 +268,3 @@ class BedrockModelAccess(DiscoveryBase):
             access.region,
             access.reason,
         )
-
-
-# Owner name the decorator gives these entries (so ``refresh=True`` writes look the same).
-_ACCESS_OWNER = derived_key_prefix(BedrockModelAccess._cached_access)

@@ -49,5 +49,5 @@ def lookup_account(discovery: DiscoveryBase, region: str, consequence: str) -> s
         return None
     if discovery.use_cache:
         ttl = ACCOUNT_TTL.total_seconds()
-        discovery.cache.set(key, account, memory_ttl=ttl, disk_ttl=ttl)
+        discovery.cache.set(key, account, memory_ttl=ttl, disk_ttl=ttl, redis_ttl=ttl)
     return account

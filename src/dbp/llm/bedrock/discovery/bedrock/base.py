@@ -195,7 +195,7 @@ class DiscoveryBase:
         key = self.unavailable_key(error.region) if self.use_cache else None
         if key is not None and not error.remembered:
             ttl = UNAVAILABLE_TTL.total_seconds()
-            self.cache.set(key, error.detail, memory_ttl=ttl, disk_ttl=ttl)
+            self.cache.set(key, error.detail, memory_ttl=ttl, disk_ttl=ttl, redis_ttl=ttl)
 
     # -- many regions -------------------------------------------------------------------
     def scan_regions(

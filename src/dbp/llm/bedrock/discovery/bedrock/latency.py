@@ -122,7 +122,7 @@ class RegionLatencyTracker:
     def save(self) -> None:
         """Merge this process's new samples into the stored averages."""
         with self._lock:
-            if not self._pending or self.cache.disk_ttl_seconds <= 0:
+            if not self._pending or not self._shared():
                 self._pending.clear()
                 return
             pending, self._pending = self._pending, {}
@@ -133,6 +133,10 @@ class RegionLatencyTracker:
                         merged[region] = self._fold(merged.get(region), region, seconds, when)
                 self._write(merged)
             self._stats = merged
+
+    def _shared(self) -> bool:
+        """Is there a tier other processes read (disk, or a fleet tier)?"""
+        return any(ttl > 0 for ttl in self.cache.ttls({"memory": 0}))
 
     def reload(self) -> None:
         """Forget the in-process view; the next read loads what is stored."""
@@ -183,7 +187,8 @@ class RegionLatencyTracker:
             },
             "saved": self.cache.clock.time(),
         }
-        self.cache.set(self.key, value, memory_ttl=0, disk_ttl=self.ttl_seconds)
+        ttl = self.ttl_seconds
+        self.cache.set(self.key, value, memory_ttl=0, disk_ttl=ttl, redis_ttl=ttl)
 
 
 def _parse(value: Any) -> dict[str, RegionLatency]:

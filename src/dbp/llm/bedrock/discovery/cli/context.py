@@ -13,6 +13,8 @@ import argparse
 import logging
 from typing import Any, TextIO
 
+from dbp.cache.fleet import default_url
+
 from ..cache import LOGGER_NAME, DiscoveryCache
 from .output import Progress
 
@@ -49,7 +51,8 @@ class Context:
                     self.args.cache_dir, memory_ttl_seconds=0, disk_ttl_days=0
                 )
             else:
-                self._cache = DiscoveryCache(self.args.cache_dir)
+                redis_url = self.args.redis_url or default_url()
+                self._cache = DiscoveryCache(self.args.cache_dir, redis_url=redis_url)
         return self._cache
 
     def session(self) -> Any:

@@ -27,6 +27,12 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help="cache base folder (default: $DBP_CACHE_DIR or the user cache dir)",
     )
     group.add_argument(
+        "--redis-url",
+        default=default,
+        metavar="URL",
+        help="shared Redis/Valkey tier, e.g. redis://host:6379/0 (default: $DBP_REDIS_URL)",
+    )
+    group.add_argument(
         "--endpoint-url",
         default=default,
         metavar="URL",
