@@ -16,8 +16,7 @@ redis-py is imported only when a URL is given.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .ttl import TTLArg, ttl_seconds
 
@@ -30,8 +29,7 @@ __all__ = ["ENV_REDIS_URL", "FleetOptions", "connect_fleet"]
 ENV_REDIS_URL = "DBP_REDIS_URL"
 
 
-@dataclass(frozen=True)
-class FleetOptions:
+class FleetOptions(NamedTuple):
     """How to reach and use the shared tier (checked when the cache is built)."""
 
     url: str

@@ -80,8 +80,11 @@ def hit_path(core: Core, *, method: bool = False) -> Callable[..., Any]:
                 "    if not isinstance(__dbp_cache, __dbp_cache_type):\n"
                 f"        __dbp_cache = __dbp_resolve({instance})  # raises the clear error"
             )
-        resolve += "\n    __dbp_view = __dbp_cache.hit_view"
-        slots, monotonic = "__dbp_view.slots", "__dbp_view.monotonic"
+        resolve += (
+            "\n    __dbp_view = __dbp_cache.hit_view"
+            "\n    __dbp_slots, __dbp_clock = __dbp_view.slots, __dbp_view.monotonic"
+        )
+        slots, monotonic = "__dbp_slots", "__dbp_clock"
     memory = ""
     if core.overrides.get("memory") != 0:
         refresh = ""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import pickle
 import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -239,6 +238,8 @@ class CachedFunction(_FunctionWrapper):
         func = self._self_core.func
         module, qualname = getattr(func, "__module__", None), getattr(func, "__qualname__", "")
         if not module or "<locals>" in qualname:
+            import pickle  # only for this error: pickle costs start-up time
+
             raise pickle.PicklingError(
                 f"cannot pickle cached function {qualname or func!r}: only functions "
                 "reachable by module and qualified name can be pickled (by reference)"
