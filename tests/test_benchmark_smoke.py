@@ -65,6 +65,8 @@ EXPECTED = {
     "startup.import.vs_cachetools",
     "startup.import.vs_diskcache",
     "startup.import.vs_dogpile",
+    "method_hit.vs_cachedmethod",
+    "method_hit.provider_vs_cachedmethod",
 }
 
 
