@@ -154,3 +154,28 @@ def test_max_memory_entries_validation(cache_dir):
         DiscoveryCache(base_dir=cache_dir, max_memory_entries=-1)
     with pytest.raises(TypeError, match="max_memory_entries"):
         DiscoveryCache(base_dir=cache_dir, max_memory_entries=2.5)
+
+
+def test_get_or_compute_is_the_read_through_path(cache, make_cache):
+    import asyncio
+
+    calls: list[str] = []
+
+    def compute():
+        calls.append("sync")
+        return {"n": len(calls)}
+
+    assert cache.get_or_compute("rt:k", compute) == {"n": 1}
+    assert cache.get_or_compute("rt:k", compute) == {"n": 1}
+    assert make_cache().get("rt:k") == {"n": 1}  # written through to disk
+    assert cache.get_or_compute("rt:k", compute, force=True) == {"n": 2}
+
+    async def acompute():
+        calls.append("async")
+        return "a"
+
+    assert asyncio.run(cache.aget_or_compute("rt:a", acompute)) == "a"
+    assert asyncio.run(cache.aget_or_compute("rt:a", acompute)) == "a"
+    assert calls == ["sync", "sync", "async"]
+    with pytest.raises(ValueError, match="non-empty"):
+        cache.get_or_compute("", compute)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -164,6 +164,11 @@ class TieredCache:
         self.flights = FlightTable()
         self.async_flights = AsyncFlightTable()
         self.read_through = ReadThrough(self)
+        #: The one read-through path (:mod:`.readthrough`): ``get_or_compute(key, compute,
+        #: policy=None, *, force=False)``, and ``aget_or_compute`` for a ``compute``
+        #: returning an awaitable. The decorator and the Bedrock layer use it too.
+        self.get_or_compute = self.read_through.get_or_compute
+        self.aget_or_compute = self.read_through.aget_or_compute
         #: Bumped by every clear: a fill that began before it does not write back.
         self.epoch = 0
         self._unstorable = OnceLog(self.logger)
@@ -300,32 +305,6 @@ class TieredCache:
             tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl, redis_ttl=redis_ttl)
         )
         drive(write(self, key, value, Policy(ttls, drop_skipped=True)))
-
-    def get_or_compute(
-        self,
-        key: str,
-        compute: Callable[[], Any],
-        policy: Policy | None = None,
-        *,
-        force: bool = False,
-    ) -> Any:
-        """The cached value of ``key``, else ``compute()``'s, stored: see :mod:`.readthrough`."""
-        return self.read_through.get_or_compute(
-            check_key(key), compute, policy or Policy(self.ttls()), force=force
-        )
-
-    async def aget_or_compute(
-        self,
-        key: str,
-        compute: Callable[[], Any],
-        policy: Policy | None = None,
-        *,
-        force: bool = False,
-    ) -> Any:
-        """:meth:`get_or_compute` for a ``compute`` returning an awaitable."""
-        return await self.read_through.aget_or_compute(
-            check_key(key), compute, policy or Policy(self.ttls()), force=force
-        )
 
     def invalidate(self, key: str | None = None) -> int:
         """

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ..keys import check_key
 from ..sentinel import MISS
 from . import steps
 from .ops import adrive, drive
@@ -30,7 +31,10 @@ from .steps import Policy
 if TYPE_CHECKING:
     from ..tiered import TieredCache
 
-__all__ = ["ReadThrough"]
+__all__ = ["Compute", "ReadThrough"]
+
+#: What computes a value: the user's function with its arguments bound.
+Compute = Callable[[], Any]
 
 
 class ReadThrough:
@@ -44,13 +48,15 @@ class ReadThrough:
 
     # -- the caller's path -------------------------------------------------------------
     def get_or_compute(
-        self, key: str, compute: Callable[[], Any], policy: Policy, *, force: bool = False
+        self, key: str, compute: Compute, policy: Policy | None = None, *, force: bool = False
     ) -> Any:
         """The cached value of ``key``, or ``compute()``'s, stored (see the module steps).
 
         ``force`` computes anew even when a fresh value is cached (a forced refresh),
         still single-flighted and still serving stale on error when allowed.
+        ``policy`` defaults to the cache's lifetimes, owner ``None``.
         """
+        key, policy = check_key(key), policy or Policy(self.cache.ttls())
         if not force:
             found = drive(steps.lookup(self.cache, key, policy))
             if found is not MISS:
@@ -64,11 +70,12 @@ class ReadThrough:
             return outcome[0]
 
     async def aget_or_compute(
-        self, key: str, compute: Callable[[], Any], policy: Policy, *, force: bool = False
+        self, key: str, compute: Compute, policy: Policy | None = None, *, force: bool = False
     ) -> Any:
         """:meth:`get_or_compute` for coroutine functions (``compute()`` returns an awaitable)."""
         import asyncio
 
+        key, policy = check_key(key), policy or Policy(self.cache.ttls())
         if not force:
             found = await adrive(steps.lookup(self.cache, key, policy))
             if found is not MISS:

@@ -82,13 +82,9 @@ class BedrockResolver:
     """
 
     def __init__(
-        self,
-        session: Any = None,
-        *,
-        account_id: str | None = None,
-        include_application: bool = True,
-        **options: Any,
+        self, session: Any = None, *, account_id: str | None = None, **options: Any
     ) -> None:
+        include_application = bool(options.pop("include_application", True))
         self.models = BedrockModelDiscovery(session, **options)
         shared = {k: v for k, v in options.items() if k not in _CLIENT_SOURCE}
         shared.update(

@@ -6,7 +6,8 @@ reference these handlers without loading it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .context import PROG, CliError, Context, UsageError
 from .output import print_fields, print_json, print_table
@@ -20,6 +21,23 @@ if TYPE_CHECKING:
 __all__ = ["cmd_access", "cmd_models", "cmd_profiles", "cmd_regions", "cmd_resolve"]
 
 
+def _listing(
+    ctx: Context,
+    items: list[dict[str, Any]],
+    headers: Sequence[str],
+    row: Callable[[dict[str, Any]], list[str]],
+) -> None:
+    """``items`` as JSON with ``--json``, else as a table of ``row(item)``."""
+    if ctx.args.json:
+        print_json(items, ctx.out)
+    else:
+        print_table(headers, [row(item) for item in items], ctx.out)
+
+
+def _joined(values: Any) -> str:
+    return ",".join(str(v) for v in values or [])
+
+
 def cmd_models(ctx: Context) -> None:
     from ..bedrock.models import inference_access
 
@@ -31,23 +49,19 @@ def cmd_models(ctx: Context) -> None:
         inference_type=args.inference_type,
         skip_unavailable=False,
     )
-    if args.json:
-        print_json(models, ctx.out)
-        return
-    rows = [
-        [
-            str(m.get("modelId", "")),
-            str(m.get("providerName", "")),
-            str(m.get("modelName", "")),
-            ",".join(m.get("inputModalities") or []),
-            ",".join(m.get("outputModalities") or []),
+    if not args.json:
+        models = sorted(models, key=lambda m: str(m.get("modelId", "")))
+    _listing(
+        ctx,
+        models,
+        ["MODEL ID", "PROVIDER", "NAME", "INPUT", "OUTPUT", "INFERENCE", "STATUS"],
+        lambda m: [
+            *(str(m.get(field, "")) for field in ("modelId", "providerName", "modelName")),
+            _joined(m.get("inputModalities")),
+            _joined(m.get("outputModalities")),
             inference_access(m),
             str((m.get("modelLifecycle") or {}).get("status", "")),
-        ]
-        for m in sorted(models, key=lambda m: str(m.get("modelId", "")))
-    ]
-    print_table(
-        ["MODEL ID", "PROVIDER", "NAME", "INPUT", "OUTPUT", "INFERENCE", "STATUS"], rows, ctx.out
+        ],
     )
 
 
@@ -58,20 +72,16 @@ def cmd_profiles(ctx: Context) -> None:
     profiles = ctx.profiles().list_profiles(
         ctx.region(), model=args.model, profile_type=args.profile_type, skip_unavailable=False
     )
-    if args.json:
-        print_json(profiles, ctx.out)
-        return
-    rows = [
-        [
-            str(p.get("inferenceProfileId", "")),
-            str(p.get("type", "")),
-            str(p.get("status", "")),
-            ",".join(profile_model_ids(p)),
-            ",".join(profile_regions(p)),
-        ]
-        for p in profiles
-    ]
-    print_table(["PROFILE ID", "TYPE", "STATUS", "MODELS", "ROUTES TO"], rows, ctx.out)
+    _listing(
+        ctx,
+        profiles,
+        ["PROFILE ID", "TYPE", "STATUS", "MODELS", "ROUTES TO"],
+        lambda p: [
+            *(str(p.get(field, "")) for field in ("inferenceProfileId", "type", "status")),
+            _joined(profile_model_ids(p)),
+            _joined(profile_regions(p)),
+        ],
+    )
 
 
 def cmd_regions(ctx: Context) -> None:

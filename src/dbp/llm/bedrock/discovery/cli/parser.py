@@ -52,28 +52,15 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         metavar="N",
         help="tries per call when throttled (default 4; 1 = no retry)",
     )
-    group.add_argument(
-        "--refresh",
-        action="store_true",
-        default=flag,
-        help="call AWS even if cached, and store the fresh answer",
+    switches = (
+        (("--refresh",), "call AWS even if cached, and store the fresh answer"),
+        (("--no-cache",), "neither read nor write the cache"),
+        (("--json",), "machine-readable JSON on stdout"),
+        (("-v", "--verbose"), "more log output, and cache/API counts on stderr"),
+        (("--debug",), "show tracebacks on errors"),
     )
-    group.add_argument(
-        "--no-cache", action="store_true", default=flag, help="neither read nor write the cache"
-    )
-    group.add_argument(
-        "--json", action="store_true", default=flag, help="machine-readable JSON on stdout"
-    )
-    group.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=flag,
-        help="more log output, and cache/API counts on stderr",
-    )
-    group.add_argument(
-        "--debug", action="store_true", default=flag, help="show tracebacks on errors"
-    )
+    for names, text in switches:
+        group.add_argument(*names, action="store_true", default=flag, help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,31 +1,13 @@
 """A local stand-in for the Bedrock control plane, for tests and offline demos.
 
 Standard library only: importing it never imports boto3. The server is in
-:mod:`.server`, the data it serves in :mod:`.catalogue`.
+:mod:`.server`, the data it serves (and its helpers) in :mod:`.catalogue`.
 """
 
 from __future__ import annotations
 
-from .catalogue import (
-    DEFAULT_ACCOUNT,
-    LEGACY_END_OF_LIFE,
-    RegionCatalog,
-    application_profile,
-    default_catalog,
-    foundation_model,
-    model_availability,
-    system_profile,
-)
+from .catalogue import *  # noqa: F403 - the catalogue's public names, listed once there
+from .catalogue import __all__ as _catalogue_names
 from .server import FakeBedrockServer
 
-__all__ = [
-    "DEFAULT_ACCOUNT",
-    "LEGACY_END_OF_LIFE",
-    "FakeBedrockServer",
-    "RegionCatalog",
-    "application_profile",
-    "default_catalog",
-    "foundation_model",
-    "model_availability",
-    "system_profile",
-]
+__all__ = ["FakeBedrockServer", *_catalogue_names]  # noqa: PLE0604
