@@ -151,9 +151,7 @@ def test_planted_or_tampered_entries_are_recomputed_when_a_secret_is_set(hosts, 
     raw.close()
 
 
-def test_a_wrong_password_is_one_warning_and_the_local_tiers_keep_working(
-    tmp_path, hosts, caplog
-):
+def test_a_wrong_password_is_one_warning_and_the_local_tiers_keep_working(tmp_path, hosts, caplog):
     caplog.set_level(logging.INFO, logger="dbp.cache")
     server = RedisServer(tmp_path / "auth", None, "--requirepass", "right-password").start()
     try:

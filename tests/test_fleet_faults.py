@@ -39,8 +39,7 @@ class Upstream:
 @pytest.fixture
 def two_hosts(tmp_path, redis_server):
     caches = [
-        TieredCache(base_dir=tmp_path / f"host-{name}", redis_url=redis_server.url)
-        for name in "ab"
+        TieredCache(base_dir=tmp_path / f"host-{name}", redis_url=redis_server.url) for name in "ab"
     ]
     upstream = Upstream()
     funcs = [discovery_cached(key="fleet_models:<region>", cache=c)(upstream) for c in caches]
@@ -108,4 +107,3 @@ def test_a_frozen_redis_costs_each_call_one_budget_at_most_and_sharing_resumes(
     assert len(slow) <= 8, slow  # each host: until its breaker opens, then one probe a second
     resumed = sharing_resumes(funcs, upstream)
     record("fleet_redis_frozen", calls=len(took), slow=len(slow), resumed_s=resumed)
-
