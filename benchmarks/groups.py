@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common import Config, Measured, Row, compare
+from fleet import fleet
 from payloads import MODEL_COUNTS, list_foundation_models_response
 from startup import startup
 from timing import Loop, gc_off, interleave, make_loop, median, per_op_budget, time_once
@@ -781,4 +782,4 @@ def _maintenance(
     }
 
 
-GROUPS = (memory_hit, disk_hit, disk_set, concurrency, scale, startup)
+GROUPS = (memory_hit, disk_hit, disk_set, concurrency, scale, fleet, startup)

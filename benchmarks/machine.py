@@ -21,6 +21,7 @@ PACKAGES = (
     "cachetools",
     "diskcache",
     "dogpile.cache",
+    "redis",
     "boto3",
 )
 

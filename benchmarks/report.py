@@ -12,6 +12,7 @@ _GROUP_TITLES = {
     "set": "Set (write-through)",
     "concurrency": "Concurrency",
     "scale": "Scale (entries on disk)",
+    "fleet": "Fleet tier (Redis on loopback)",
     "startup": "Start-up",
 }
 

@@ -1,22 +1,26 @@
 """One conformance suite every store (tier) must pass, as dogpile.cache's backends do.
 
 The ``store`` fixture is parametrized over the stores; a new tier joins by adding
-a factory to ``STORES`` (the Redis tier's tests add theirs the same way).
+a factory to ``STORES``. A store that needs a server (Redis) is listed in
+``SERVERS`` with the fixture that provides it: its tests skip without the server's
+binary (and fail under ``CI=true``), like the other Redis tests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from dbp.cache import MISS, ManualClock
 from dbp.cache.codec import encode
@@ -24,6 +28,7 @@ from dbp.cache.entry import Entry
 from dbp.cache.stores.contract import Store
 from dbp.cache.stores.disk import DiskStore
 from dbp.cache.stores.memory import MemoryStore
+from redis_server import RedisServer, require_redis
 
 StoreFactory = Callable[[Path, ManualClock], Any]
 
@@ -36,12 +41,53 @@ def _disk(folder: Path, clock: ManualClock) -> DiskStore:
     return DiskStore(str(folder / "cache"), clock, logging.getLogger("test.store"), durable=False)
 
 
-STORES: dict[str, StoreFactory] = {"memory": _memory, "disk": _disk}
+def _redis(folder: Path, clock: ManualClock, *, url: str) -> Any:
+    from dbp.cache.stores.redis import RedisStore
+
+    return RedisStore(
+        url,
+        clock=clock,
+        logger=logging.getLogger("test.store"),
+        default_ttl=3600.0,
+        data_version=lambda: 1,
+        prefix=f"c{uuid.uuid4().hex[:10]}:",  # one server per module: a namespace per store
+        socket_timeout=1.0,
+        connect_timeout=1.0,
+    )
+
+
+STORES: dict[str, StoreFactory] = {"memory": _memory, "disk": _disk, "redis": _redis}
+#: Stores that need a server: the fixture whose ``.url`` the factory gets.
+SERVERS = {"redis": "conformance_redis"}
+#: Stores whose medium drops dead entries by itself (Redis: PX, in real time), so
+#: ``cleanup()`` has nothing of them to remove while a manual clock runs ahead.
+EXPIRES_ITSELF = {"redis"}
+
+
+@pytest.fixture(scope="module")
+def conformance_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for this module's Redis cases (each store has its own prefix)."""
+    require_redis()
+    server = RedisServer(tmp_path_factory.mktemp("conformance-redis")).start()
+    yield server
+    server.close()
+
+
+def _factory(request: pytest.FixtureRequest, name: str) -> StoreFactory:
+    factory = STORES[name]
+    if name in SERVERS:
+        server = request.getfixturevalue(SERVERS[name])
+        return functools.partial(factory, url=server.url)
+    return factory
 
 
 @pytest.fixture(params=sorted(STORES))
 def store(request, tmp_path, clock):
-    return STORES[request.param](tmp_path, clock)
+    made = _factory(request, request.param)(tmp_path, clock)
+    yield made
+    close = getattr(made, "close", None)
+    if close is not None:
+        close()
 
 
 def put(store, clock, key, value, *, ttl=60.0, stale=0.0, owner=None) -> bool:
@@ -119,7 +165,8 @@ def test_cleanup_removes_only_what_can_never_be_served(store, clock):
     put(store, clock, "stale", 2, ttl=10, stale=100)
     put(store, clock, "fresh", 3, ttl=1000)
     clock.advance(20)
-    assert store.cleanup() == 1
+    assert store.cleanup() == (0 if store.name in EXPIRES_ITSELF else 1)
+    assert store.get("gone", stale=True) is MISS
     assert store.get("stale", stale=True).value == 2
     assert store.get("fresh").value == 3
 
@@ -165,6 +212,9 @@ class StoreMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         import shutil
 
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     @rule(key=KEYS, value=VALUES, ttl=st.integers(1, 20), stale=st.integers(0, 20), owner=OWNERS)
@@ -195,6 +245,8 @@ class StoreMachine(RuleBasedStateMachine):
     @rule()
     def cleanup(self):
         self.store.cleanup()
+        if self.store.name in EXPIRES_ITSELF:
+            return  # dead entries go in real time: the model keeps them, as dead
         for key in [k for k in self.model if not self._alive(k)]:
             del self.model[key]
 
@@ -215,12 +267,28 @@ class StoreMachine(RuleBasedStateMachine):
                 assert fresh.value == expected[0] and stale.value == expected[0]
 
 
-def _machine_for(name: str) -> type:
-    machine = type(
-        f"{name.title()}StoreMachine", (StoreMachine,), {"factory": staticmethod(STORES[name])}
+def _machine_for(name: str, factory: StoreFactory | None = None) -> type:
+    return type(
+        f"{name.title()}StoreMachine",
+        (StoreMachine,),
+        {"factory": staticmethod(factory or STORES[name])},
     )
-    return settings(max_examples=40, stateful_step_count=25, deadline=None)(machine).TestCase
 
 
-TestMemoryStoreMachine = _machine_for("memory")
-TestDiskStoreMachine = _machine_for("disk")
+def _settings(**kwargs: Any) -> Any:
+    return settings(deadline=None, **kwargs)
+
+
+TestMemoryStoreMachine = _settings(max_examples=40, stateful_step_count=25)(
+    _machine_for("memory")
+).TestCase
+TestDiskStoreMachine = _settings(max_examples=40, stateful_step_count=25)(
+    _machine_for("disk")
+).TestCase
+
+
+@pytest.mark.parametrize("name", sorted(SERVERS))
+def test_server_store_machine(request, name):
+    """The model-based test for stores that need a server (fewer, shorter examples)."""
+    machine = _machine_for(name, _factory(request, name))
+    run_state_machine_as_test(machine, settings=_settings(max_examples=15, stateful_step_count=15))

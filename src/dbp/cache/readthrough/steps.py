@@ -141,13 +141,16 @@ def write(
     policy: Policy,
     fences: Sequence[object | None] = (),
     epoch: int | None = None,
+    created: float | None = None,
 ) -> Plan:
     """Validate ``value`` and write it to every enabled tier; False if a tier failed.
 
     Raises ``TypeError``/``ValueError`` (naming the key) for a value that could
     not come back equal from every tier, before anything is stored. Skips the
     write when a clear happened since ``epoch`` (the value is still returned to
-    the caller, just not cached).
+    the caller, just not cached). ``created`` is when the call that produced
+    ``value`` began (default: now): a shared tier refuses to replace an entry
+    created later, so a slow call can't overwrite a newer call's result.
     """
     body = codec.encode(key, value)
     if epoch is not None and epoch != cache.epoch:
@@ -161,7 +164,14 @@ def write(
             if policy.drop_skipped:
                 yield Io(store, "delete", key)
             continue
-        entry = Entry(value, now, now + ttl, now + ttl + policy.max_stale, policy.owner, refresh_at)
+        entry = Entry(
+            value,
+            now if created is None else created,
+            now + ttl,
+            now + ttl + policy.max_stale,
+            policy.owner,
+            refresh_at,
+        )
         fence = fences[index] if index < len(fences) else None
         stored = (yield Io(store, "set", key, entry, fence=fence, body=body)) and stored
     return stored
@@ -213,11 +223,12 @@ def fill(
                 return found.value
         if policy.counters is not None:
             next(policy.counters.misses)
+        started = cache.clock.time()  # the value is as old as the call: fences late writers
         try:
             value = yield Call(compute)
         except Exception as exc:
             return (yield from stale_or_raise(cache, key, policy, exc))
-        yield from save(cache, key, value, policy, fences, epoch)
+        yield from save(cache, key, value, policy, fences, epoch, started)
         return value
     finally:
         for lock in reversed(held):
@@ -231,10 +242,11 @@ def save(
     policy: Policy,
     fences: Sequence[object | None],
     epoch: int,
+    created: float | None = None,
 ) -> Plan:
     """Write a fresh result; a value that can't be stored is returned uncached (warned once)."""
     try:
-        yield from write(cache, key, value, policy, fences, epoch)
+        yield from write(cache, key, value, policy, fences, epoch, created)
     except (TypeError, ValueError) as exc:
         cache.unstorable(policy.owner or key, key, exc)
 
