@@ -24,9 +24,8 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from ...faults import FaultLog
 from .integrity import Signer
 
 __all__ = ["Invalidation", "Subscriber", "decode_message", "encode_message"]
@@ -73,6 +72,13 @@ def decode_message(
     return source, key, owner
 
 
+class Health(Protocol):
+    """Where a connection reports how Redis is doing (the store's circuit breaker)."""
+
+    def success(self) -> None: ...
+    def failure(self, exc: BaseException) -> None: ...
+
+
 class Subscriber:
     """A daemon thread that listens on the channel and re-subscribes after every loss."""
 
@@ -84,14 +90,12 @@ class Subscriber:
         signer: Signer,
         callback: Invalidation,
         logger: logging.Logger,
+        health: Health,
     ) -> None:
-        self._build = build_client
-        self._channel = channel
-        self._source = source
-        self._signer = signer
-        self._callback = callback
-        self._logger = logger
-        self._faults = FaultLog(logger)
+        self._build, self._channel, self._source = build_client, channel, source
+        self._signer, self._callback, self._logger = signer, callback, logger
+        # Its failures and recoveries are the store's: one warning per Redis outage.
+        self._health = health
         self._stop = threading.Event()
         self.subscribed = threading.Event()  # set while subscribed (for tests and info)
         self._thread = threading.Thread(
@@ -122,7 +126,7 @@ class Subscriber:
                 pubsub.subscribe(self._channel)
                 pubsub.get_message(timeout=_POLL)  # the confirmation: proves the subscription
                 self.subscribed.set()
-                self._faults.recovered("subscribe to invalidations")
+                self._health.success()
                 delay = _MIN_RETRY
                 if gap:
                     self._deliver(None, None)  # messages may have been missed meanwhile
@@ -134,12 +138,7 @@ class Subscriber:
             except Exception as exc:  # redis errors and OSError: reconnect, never die
                 gap = True
                 self.subscribed.clear()
-                self._faults.report(
-                    "subscribe to invalidations",
-                    self._channel,
-                    exc,
-                    "other hosts' deletes reach this one after it reconnects",
-                )
+                self._health.failure(exc)  # other hosts' clears arrive after it reconnects
             finally:
                 self.subscribed.clear()
                 for closeable in (pubsub, client):

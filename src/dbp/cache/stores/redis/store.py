@@ -245,6 +245,7 @@ class RedisStore(AsyncRedisOps):
                 self.signer,
                 callback,
                 self._logger,
+                self.breaker,
             )
             self._subscriber.start()
             return self._subscriber
