@@ -211,3 +211,23 @@ def test_memory_then_redis_with_the_disk_tier_off_writes_no_files(hosts, tmp_pat
         folder = tmp_path / f"host-{host}"
         files = [os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs]
         assert files == [], files  # no entry, temp or lock file
+
+
+def test_a_lapsed_holder_keeps_no_local_copy_of_its_older_value(hosts):
+    a = hosts("a", redis_lease_seconds=0.3)
+    b = hosts("b", redis_lease_seconds=0.3)
+    slow, fast = Upstream(), Upstream()
+    slow.gate, fast.calls = threading.Event(), 100  # fast's answers read n=101, ...
+    fa, fb = decorate(a, slow), decorate(b, fast)
+    answers: list[dict] = []
+    holder = threading.Thread(target=lambda: answers.append(fa("us-east-1")))
+    holder.start()
+    assert slow.started.wait(10)  # A holds the lease and computes slowly
+    assert fb("us-east-1") == {"region": "us-east-1", "n": 101}  # B waits out the lease
+    slow.gate.set()
+    holder.join(10)
+    assert answers == [{"region": "us-east-1", "n": 1}]  # A's caller gets A's result ...
+    key = "fleet_models:us-east-1"
+    assert local_copies(a, key) == []  # ... but A's tiers keep no copy of the older value
+    assert a.get(key) == {"region": "us-east-1", "n": 101}  # the fleet's newer one
+    assert fa("us-east-1") == {"region": "us-east-1", "n": 101}

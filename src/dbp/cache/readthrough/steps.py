@@ -29,7 +29,7 @@ from ..sentinel import MISS
 from .ops import Call, Io, Op
 
 if TYPE_CHECKING:
-    from ..stores.contract import KeyLock
+    from ..stores.contract import KeyLock, Store
     from ..tiered import TieredCache
 
 __all__ = [
@@ -159,7 +159,8 @@ def write(
     lifetime = max(policy.ttls, default=0.0)
     refresh_at = refresh_start(now, now + lifetime, policy.refresh_ahead)
     stored = True
-    for index, (store, ttl) in enumerate(zip(cache.stores, policy.ttls, strict=True)):
+    tiers = list(enumerate(zip(cache.stores, policy.ttls, strict=True)))
+    for index, (store, ttl) in reversed(tiers):  # farthest first: see below
         if ttl <= 0:
             if policy.drop_skipped:
                 yield Io(store, "delete", key)
@@ -173,8 +174,20 @@ def write(
             refresh_at,
         )
         fence = fences[index] if index < len(fences) else None
-        stored = (yield Io(store, "set", key, entry, fence=fence, body=body)) and stored
+        if (yield Io(store, "set", key, entry, fence=fence, body=body)):
+            continue
+        stored = False
+        if fence is not None and (yield from _newer_won(store, key, entry)):
+            # Our lease lapsed and the next holder stored a newer value: this host's
+            # nearer tiers must not keep serving our older one.
+            return False
     return stored
+
+
+def _newer_won(store: Store, key: str, ours: Entry) -> Plan:
+    """After a refused fenced write: does ``store`` hold an entry newer than ``ours``?"""
+    found = yield Io(store, "get", key)
+    return found is not MISS and found.created > ours.created
 
 
 def fill(
