@@ -44,7 +44,6 @@ class FleetOptions(NamedTuple):
     def of(
         cls,
         url: str | None,
-        *,
         prefix: str,
         ttl: TTLArg,
         socket_timeout: float,

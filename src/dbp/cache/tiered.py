@@ -146,14 +146,9 @@ class TieredCache:
             self.cache_dir, self.clock, self.logger, durable=durable, data_version=self.data_version
         )
         fleet = FleetOptions.of(
-            redis_url,
-            prefix=redis_prefix,
-            ttl=redis_ttl_seconds,
-            socket_timeout=redis_socket_timeout,
-            connect_timeout=redis_connect_timeout,
-            secret=redis_secret,
-            lease_seconds=redis_lease_seconds,
-        )
+            redis_url, redis_prefix, redis_ttl_seconds, redis_socket_timeout,
+            redis_connect_timeout, redis_secret, redis_lease_seconds,
+        )  # fmt: skip
         self.redis_ttl_seconds = (
             self.DEFAULT_DISK_TTL_DAYS * SECONDS_PER_DAY
             if fleet is None or fleet.ttl_seconds is None

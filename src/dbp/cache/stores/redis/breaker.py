@@ -50,12 +50,9 @@ class CircuitBreaker:
                 f"breaker backoff must satisfy 0 < backoff <= max_backoff, "
                 f"got {backoff!r} and {max_backoff!r}"
             )
-        self._logger = logger
-        self._what = what
+        self._logger, self._what, self._now = logger, what, monotonic
         self.threshold = threshold
-        self._base = backoff
-        self._max = max_backoff
-        self._now = monotonic
+        self._base, self._max = backoff, max_backoff  # seconds: first and longest back-off
         self._lock = threading.Lock()
         self._state = _CLOSED
         self._failures = 0

@@ -245,16 +245,14 @@ class BedrockModelAccess(DiscoveryBase):
             raise _Unsupported(
                 "this botocore has no GetFoundationModelAvailability; upgrade boto3/botocore"
             )
-        try:
-            response = self.call(
-                region,
-                "GetFoundationModelAvailability",
-                lambda client: client.get_foundation_model_availability(modelId=model_id),
-            )
-        except BedrockDiscoveryError as exc:
-            if exc.code in _REMEMBERED_CODES:
-                return {"modelId": model_id, UNKNOWN_FIELD: exc.detail}
-            raise
+        response, known = self.call_answering(
+            region,
+            "GetFoundationModelAvailability",
+            lambda client: client.get_foundation_model_availability(modelId=model_id),
+            _REMEMBERED_CODES,
+        )
+        if response is None:  # an answer all the same: remembered as "unknown"
+            return {"modelId": model_id, UNKNOWN_FIELD: known.detail if known else ""}
         return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
     def _warn_once(self, access: ModelAccess) -> None:

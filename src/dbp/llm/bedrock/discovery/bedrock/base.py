@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Literal, TypeVar
 
@@ -137,6 +137,21 @@ class DiscoveryBase:
             return self.retry.call(attempt, on_retry=on_retry)
         except Exception as exc:
             raise self._translate(region, operation, exc) from exc
+
+    def call_answering(
+        self, region: str, operation: str, func: Callable[[Any], T], codes: Collection[str]
+    ) -> tuple[T | None, BedrockDiscoveryError | None]:
+        """:meth:`call`, but an error whose code is in ``codes`` is an answer, not a fault.
+
+        Returns ``(result, None)``, or ``(None, error)`` for such an error (e.g.
+        ``ResourceNotFoundException`` from a Get call); other errors raise.
+        """
+        try:
+            return self.call(region, operation, func), None
+        except BedrockDiscoveryError as exc:
+            if exc.code in codes:
+                return None, exc
+            raise
 
     def _translate(self, region: str, operation: str, exc: Exception) -> Exception:
         code = error_code(exc)

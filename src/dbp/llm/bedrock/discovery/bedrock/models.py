@@ -146,16 +146,14 @@ class BedrockModelDiscovery(DiscoveryBase):
         for model in self.list_models(region, refresh=refresh, skip_unavailable=False):
             if model_id in (model.get("modelId"), model.get("modelArn")):
                 return model
-        try:
-            response = self.call(
-                region,
-                "GetFoundationModel",
-                lambda client: client.get_foundation_model(modelIdentifier=model_id),
-            )
-        except Exception as exc:
-            if getattr(exc, "code", None) in ("ResourceNotFoundException", "ValidationException"):
-                return None
-            raise
+        response, _not_found = self.call_answering(
+            region,
+            "GetFoundationModel",
+            lambda client: client.get_foundation_model(modelIdentifier=model_id),
+            ("ResourceNotFoundException", "ValidationException"),
+        )
+        if response is None:
+            return None
         details: Model = response["modelDetails"]
         return details
 
