@@ -201,8 +201,12 @@ class TieredCache:
         A hit in a farther tier is copied into the nearer ones for at most its
         remaining lifetime there; the farther record is left untouched.
         """
-        ttls = self.ttls(tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl))
-        found = drive(lookup(self, check_key(key), Policy(ttls)))
+        overrides = (
+            None
+            if memory_ttl is None and disk_ttl is None  # the usual call: no dict to build
+            else tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl)
+        )
+        found = drive(lookup(self, check_key(key), Policy(self.ttls(overrides))))
         if found is MISS:
             next(self._misses)
             return default
