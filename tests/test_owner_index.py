@@ -125,24 +125,29 @@ def test_clear_keeps_a_file_renamed_into_place_after_its_header_was_read(cache, 
     assert make_cache().get("models:a") == "newer"
 
 
-def test_old_markers_of_gone_entries_are_pruned_and_fresh_ones_kept(cache):
+def test_old_markers_of_gone_entries_are_pruned_and_fresh_ones_kept(cache, clock):
     models, _ = _functions(cache)
-    for r in "abc":
+    for r in "abcd":
         models(r)
     models.cache_clear()
-    for r in "abc":
+    for r in "abcd":
         models(r)
     folder = cache.disk.index.folder(_owner(cache, "models:a"))
-    cache.invalidate("models:a")  # gone, marker old: pruned
-    cache.invalidate("models:b")  # gone, marker fresh: a writer may be mid-write, kept
+    names = {r: os.path.basename(cache.file_for(f"models:{r}")) for r in "abcd"}
     old = time.time() - MARKER_GRACE - 60
-    for r in "ac":
-        os.utime(os.path.join(folder, os.path.basename(cache.file_for(f"models:{r}"))), (old, old))
-    assert cache.cleanup() == 0
-    left = sorted(os.listdir(folder))
-    names = {r: os.path.basename(cache.file_for(f"models:{r}")) for r in "abc"}
-    assert left == sorted([names["b"], names["c"]])  # c's entry is still there
-    assert models.cache_clear() == 1
+    for r in "acd":
+        os.utime(os.path.join(folder, names[r]), (old, old))
+    cache.invalidate("models:a")  # gone, marker old: the next clear prunes it
+    cache.invalidate("models:b")  # gone, marker fresh: a writer may be mid-write, kept
+    assert sorted(os.listdir(folder)) == sorted(names.values())
+    assert models.cache_clear() == 2  # c and d; their old markers go too
+    assert os.listdir(folder) == [names["b"]]
+    # cleanup() drops the marker of an expired entry it removes (once the marker is old).
+    models("d")
+    os.utime(os.path.join(folder, names["d"]), (old, old))
+    clock.advance(10 * 86400)
+    assert cache.cleanup() == 1
+    assert os.listdir(folder) == [names["b"]]
 
 
 def _fork(body) -> int:

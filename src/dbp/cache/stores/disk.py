@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Collection, Iterator, MutableSet
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from .. import codec, envelope
@@ -236,7 +236,7 @@ class DiskStore:
         removed = 0
         for found in self.scan(read_headers=False):
             removed += self._unlink(found.path)
-        self._prune_markers(present=None)
+        self._prune_markers()
         return removed
 
     def _clear_owner(self, owner: str) -> int:
@@ -276,22 +276,17 @@ class DiskStore:
                 self.faults.report("index cache folder", self.directory, exc, "clears scan it")
         return removed
 
-    def _prune_markers(self, present: Collection[str] | None) -> None:
-        """Drop old markers whose entry file is not among ``present`` (None: not on disk)."""
+    def _prune_markers(self) -> None:
+        """Drop old markers whose entry file is not on disk."""
         now = time.time()
         for folder, marker, entry in self.index.all_markers():
-            if entry in present if present is not None else self._exists(entry):
-                continue
-            self.index.prune(folder, marker, now)
-
-    def _exists(self, entry: str) -> bool:
-        return os.path.lexists(os.path.join(self.directory, entry))
+            if not os.path.lexists(os.path.join(self.directory, entry)):
+                self.index.prune(folder, marker, now)
 
     def cleanup(self) -> int:
         """Remove expired (past stale window), corrupt and foreign files and stale temps."""
         now = self._clock.time()
         removed = 0
-        present: MutableSet[str] = set()
         for found in self.scan():
             if (
                 found.key is None
@@ -300,11 +295,10 @@ class DiskStore:
                 or os.path.basename(found.path) != file_name(found.key)
             ) and self._unlink_unchanged(found):
                 removed += 1
-                continue
-            present.add(os.path.basename(found.path))
-        removed += self._remove_abandoned_temps()
-        self._prune_markers(present)
-        return removed
+                if found.owner is not None:  # its marker goes too, once old
+                    marker = os.path.basename(found.path)
+                    self.index.prune(self.index.folder(found.owner), marker)
+        return removed + self._remove_abandoned_temps()
 
     def _remove_abandoned_temps(self) -> int:
         removed = 0
