@@ -108,6 +108,24 @@ def test_a_stale_or_planted_marker_never_removes_another_functions_entry(cache):
     assert cache.get("profiles:a") == "p-a"
 
 
+def test_a_damaged_index_costs_a_full_read_never_a_lost_clear(cache, caplog):
+    models, profiles = _functions(cache)
+    for r in "ab":
+        models(r)
+        profiles(r)
+    folder = cache.disk.index.folder(_owner(cache, "models:a"))
+    models.cache_clear()
+    for r in "ab":
+        models(r)
+    import shutil
+
+    shutil.rmtree(folder)
+    open(folder, "w").close()  # the function's marker folder is now a plain file
+    assert models.cache_clear() == 2
+    assert _owned(cache, "models:") == []
+    assert len(_owned(cache, "profiles:")) == 2
+
+
 def test_clear_keeps_a_file_renamed_into_place_after_its_header_was_read(cache, make_cache):
     models, _ = _functions(cache)
     models("a")

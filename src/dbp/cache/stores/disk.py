@@ -240,11 +240,12 @@ class DiskStore:
         return removed
 
     def _clear_owner(self, owner: str) -> int:
-        if not self.index.is_complete():
+        listed = self.index.entries(owner) if self.index.is_complete() else None
+        if listed is None:  # not indexed yet, or the index is unreadable: read every header
             return self._sweep(owner)
         removed = 0
         folder = self.index.folder(owner)
-        for entry, markers in self.index.entries(owner).items():
+        for entry, markers in listed.items():
             path = os.path.join(self.directory, entry)
             found = self._peek(path)
             if found.key is not None and found.owner == owner:

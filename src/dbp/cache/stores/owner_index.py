@@ -88,12 +88,14 @@ class OwnerIndex:
         os.close(os.open(self._complete, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
 
     # -- reading -----------------------------------------------------------
-    def entries(self, owner: str) -> dict[str, list[str]]:
-        """Entry file name -> the marker files naming it, for ``owner`` (empty if none)."""
+    def entries(self, owner: str) -> dict[str, list[str]] | None:
+        """Entry file name -> the marker files naming it, for ``owner``; None if unreadable."""
         try:
             files = os.listdir(self.folder(owner))
-        except (FileNotFoundError, NotADirectoryError):
+        except FileNotFoundError:
             return {}
+        except OSError:
+            return None
         found: dict[str, list[str]] = {}
         for file in files:
             entry = _entry_name(file)
