@@ -37,7 +37,15 @@ from ..faults import FaultLog
 from ..locations import make_private_dirs
 from ..locks.host import HostLock, HostLocks
 from ..sentinel import MISS, Miss
-from .files import CREATE_FLAGS, READ_FLAGS, pid_alive, read_file, temp_pid, unlink_quietly
+from .files import (
+    CREATE_FLAGS,
+    READ_FLAGS,
+    pid_alive,
+    read_file,
+    temp_pid,
+    unlink_all,
+    unlink_quietly,
+)
 from .owner_index import OwnerIndex
 
 __all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name"]
@@ -233,9 +241,7 @@ class DiskStore:
         """
         if owner is not None:
             return self._clear_owner(owner)
-        removed = 0
-        for found in self.scan(read_headers=False):
-            removed += self._unlink(found.path)
+        removed = unlink_all(self.directory, SUFFIX, self.faults)
         self._prune_markers()
         return removed
 
