@@ -268,10 +268,10 @@ class DiskStore:
         for found in self.scan():
             if found.key is None or found.owner is None:
                 continue
-            if found.owner == owner:
-                removed += self._unlink_unchanged(found)
+            if found.owner == owner and self._unlink_unchanged(found):
+                removed += 1
                 continue
-            try:
+            try:  # another owner's entry, or one of ours that stays: index it
                 self.index.mark(found.owner, os.path.basename(found.path))
             except OSError as exc:
                 self.faults.report("index cache file", found.path, exc, "clears scan the folder")
