@@ -168,6 +168,18 @@ def test_old_markers_of_gone_entries_are_pruned_and_fresh_ones_kept(cache, clock
     assert os.listdir(folder) == [names["b"]]
 
 
+def test_planted_index_symlink_is_not_followed(cache, tmp_path, caplog):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.makedirs(cache.cache_dir, exist_ok=True)
+    os.symlink(elsewhere, os.path.join(cache.cache_dir, ".owners"))
+    models, _ = _functions(cache)
+    assert models("a") == "m-a"  # the call works; the entry is not stored un-indexed
+    assert os.listdir(elsewhere) == []
+    assert _owned(cache, "models:") == []
+    assert "symbolic link" in caplog.text
+
+
 def _fork(body) -> int:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child

@@ -24,6 +24,7 @@ index makes it cost in proportion to that function's entries.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Iterator
@@ -65,6 +66,8 @@ class OwnerIndex:
     def mark(self, owner: str, entry: str) -> None:
         """Put a fresh marker for ``entry`` in ``owner``'s folder; ``OSError`` if impossible."""
         folder = self.folder(owner)
+        if os.path.islink(self.root) or os.path.islink(folder):  # planted: never write elsewhere
+            raise OSError(errno.ELOOP, "owner index folder is a symbolic link", folder)
         temp = os.path.join(folder, f".{entry}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
         try:
             fd = os.open(temp, CREATE_FLAGS, 0o600)
