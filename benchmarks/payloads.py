@@ -17,7 +17,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["MODEL_COUNTS", "list_foundation_models_response", "model_summaries"]
+__all__ = [
+    "MODEL_COUNTS",
+    "list_foundation_models_response",
+    "list_inference_profiles_response",
+    "model_summaries",
+    "without_datetimes",
+]
 
 #: The payload sizes the benchmarks use: a full region and a filtered (byProvider) listing.
 MODEL_COUNTS = (100, 5)
@@ -215,3 +221,58 @@ def model_summaries(count: int = 100) -> list[dict[str, Any]]:
 def list_foundation_models_response(count: int = 100) -> dict[str, Any]:
     """What ``bedrock.list_foundation_models()`` returns (minus ResponseMetadata)."""
     return {"modelSummaries": model_summaries(count)}
+
+
+_GEOGRAPHIES = ("us", "global")
+_ACCOUNT = "111122223333"
+
+
+def list_inference_profiles_response(count: int = 100) -> dict[str, Any]:
+    """What ``bedrock.list_inference_profiles()`` returns for the models of ``count``.
+
+    One system-defined profile per geography (``us.``, and ``global.`` for Anthropic and
+    Amazon models) for every model reachable through profiles. ``createdAt`` is when the
+    profile launched (per model: the geographies of one model launch together) and
+    ``updatedAt`` equals it except for every fourth profile, updated later: profiles are
+    rarely changed after launch. Both are tz-aware datetimes, as boto3 returns them.
+    """
+    profiles: list[dict[str, Any]] = []
+    models = [m for m in model_summaries(count) if _IP in m["inferenceTypesSupported"]]
+    for index, model in enumerate(models):
+        model_id = model["modelId"]
+        launched = _time(index, 30)
+        geographies = _GEOGRAPHIES if model["providerName"] in ("Anthropic", "Amazon") else ("us",)
+        for geo in geographies:
+            regions = ("us-east-1", "us-east-2", "us-west-2") if geo == "us" else ("us-east-1",)
+            profile_id = f"{geo}.{model_id}"
+            updated = _time(index, 200) if len(profiles) % 4 == 3 else launched
+            profiles.append(
+                {
+                    "inferenceProfileName": f"{geo.upper()} {model['modelName']}",
+                    "description": f"Routes requests to {model['modelName']} in {geo} regions.",
+                    "createdAt": launched,
+                    "updatedAt": updated,
+                    "inferenceProfileArn": (
+                        f"arn:aws:bedrock:{_REGION}:{_ACCOUNT}:inference-profile/{profile_id}"
+                    ),
+                    "models": [
+                        {"modelArn": f"arn:aws:bedrock:{r}::foundation-model/{model_id}"}
+                        for r in regions
+                    ],
+                    "inferenceProfileId": profile_id,
+                    "status": "ACTIVE",
+                    "type": "SYSTEM_DEFINED",
+                }
+            )
+    return {"inferenceProfileSummaries": profiles}
+
+
+def without_datetimes(value: Any) -> Any:
+    """``value`` with every datetime as its ISO text: the same data, nothing to restore."""
+    if isinstance(value, dict):
+        return {k: without_datetimes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_datetimes(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

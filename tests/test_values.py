@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 import zoneinfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dbp.llm.bedrock.discovery import DiscoveryCache
+from dbp.llm.bedrock.discovery import DiscoveryCache, discovery_cached
 
 UTC = dt.timezone.utc
 
 scalars = (
     st.none()
     | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.integers()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.sampled_from([2**64 - 1, 2**64, -(2**63), -(2**63) - 1, -(2**200)])
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text()
     | st.datetimes(
@@ -115,9 +118,78 @@ def test_non_finite_float_is_refused(cache, bad):
         cache.set("k", [1.0, bad])
 
 
-def test_int_beyond_64_bits_is_refused(cache):
-    with pytest.raises(TypeError, match="k"):
-        cache.set("k", 2**70)
+def _fib(n: int) -> int:
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+FIB_500 = _fib(500)  # 105 digits
+HUGE = 7 * 10**9999 + 1  # 10,000 digits: beyond CPython's 4300-digit str() limit
+BIG_VALUES = [
+    FIB_500,
+    -HUGE,
+    [1, FIB_500, [2**64, -(2**63) - 1]],
+    {"fib": FIB_500, "nested": {"huge": HUGE, "small": 2**64 - 1}},
+    (FIB_500, (HUGE, "x"), [-(2**70)]),
+]
+
+
+@pytest.mark.parametrize("value", BIG_VALUES, ids=["fib500", "huge", "list", "dict", "tuple"])
+def test_ints_of_any_size_round_trip_through_memory_disk_and_a_restart(
+    cache_dir, make_cache, caplog, value
+):
+    memory_only = make_cache(base_dir=cache_dir / "mem", disk_ttl_days=0)
+    memory_only.set("k", value)
+    assert memory_only.get("k", "MISS") == value
+    writer = make_cache()
+    writer.set("k", value)
+    assert writer.get("k", "MISS") == value
+    restarted = make_cache(max_memory_entries=0)  # reads the file every time
+    got = restarted.get("k", "MISS")
+    assert got == value
+    assert type(got) is type(value)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_fib_with_big_results_is_memoized_by_the_decorator(make_cache, caplog):
+    calls = []
+    cache = make_cache()
+
+    @discovery_cached(key="fib:<n>", cache=cache)
+    def fib(n: int) -> int:
+        calls.append(n)
+        return _fib(n)
+
+    assert fib(500) == FIB_500
+    assert fib(500) == FIB_500
+    assert calls == [500]
+
+    @discovery_cached(key="fib:<n>", cache=make_cache(max_memory_entries=0))
+    def fib_after_restart(n: int) -> int:
+        calls.append(n)
+        return _fib(n)
+
+    assert fib_after_restart(500) == FIB_500  # from the disk file: no call
+    assert calls == [500]
+    assert "64-bit" not in caplog.text
+
+
+def test_big_int_file_is_plain_json_with_hex_text(cache):
+    cache.set("k", {"n": 2**80})
+    with open(cache.file_for("k"), "rb") as f:
+        body = f.read().split(b"\n", 1)[1]
+    assert b'"100000000000000000000"' in body  # 2**80 in hex
+
+
+@pytest.mark.parametrize("disk_ttl_days", [None, 0], ids=["disk", "memory-only"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_float_is_refused_naming_the_key(make_cache, disk_ttl_days, bad):
+    c = make_cache(disk_ttl_days=disk_ttl_days)
+    with pytest.raises(ValueError, match=r"'bedrock_models:us-east-1'.*non-finite"):
+        c.set("bedrock_models:us-east-1", {"big": 2**70, "x": [1.0, bad]})
+    assert c.get("bedrock_models:us-east-1", "MISS") == "MISS"
 
 
 def test_memory_only_cache_refuses_the_same_values(cache_dir, clock):

@@ -2,9 +2,10 @@
 
 [Intent]
 A value must come back equal from every tier. JSON alone loses types boto3
-responses are full of (``datetime``) and Python ones users return (``tuple``), so
-the encoder records the path of every such value and the decoder restores just
-those paths. Nothing here can execute code: the format is JSON, never pickle.
+responses are full of (``datetime``) and Python ones users return (``tuple``, ints
+beyond 64 bits, which orjson refuses), so the encoder records the path of every
+such value and the decoder restores just those paths. Nothing here can execute
+code: the format is JSON, never pickle.
 
 [Implementation details]
 Encoding walks the value once in Python (writes are rare: once per miss); it also
@@ -13,6 +14,11 @@ rejects what would not round-trip (NaN, sets, objects, non-str dict keys) with a
 ``["modelSummaries", null, "modelLifecycle", "startOfLifeTime"]`` plus the list
 indices that fill the ``null``, so decoding walks the common prefix once and then
 does one short lookup per value. A payload without special types pays nothing.
+
+Ints beyond orjson's 64-bit range are written as hex strings (``"-1f"``) under the
+``int`` type: hex, not decimal, because CPython refuses to convert more than 4300
+decimal digits. They are looked for only after orjson has refused the value, so
+payloads without them pay nothing on write either.
 """
 
 from __future__ import annotations
@@ -33,7 +39,12 @@ TypePaths = dict[str, list[PathGroup]]
 
 _DATETIME = "datetime"
 _DATE = "date"
+_BIGINT = "int"
 _TUPLE = "tuple"
+#: Leaves before tuples: a tuple is rebuilt from a list whose items are final.
+_ORDER = (_DATETIME, _DATE, _BIGINT, _TUPLE)
+#: orjson's native int range (i64 and u64).
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 
 _PLAIN = frozenset((str, int, bool, type(None)))  # leaves that need no look
@@ -108,6 +119,33 @@ class _Scan:
         self.pattern.pop()
         self.ints.pop()
 
+    def hex_big_ints(self, obj: Any) -> Any:
+        """A copy of ``obj`` with each int beyond 64 bits as hex, its path recorded.
+
+        Runs only after orjson refused ``obj`` (rare), on a value ``walk`` checked.
+        """
+        if isinstance(obj, int) and not _INT_MIN <= obj <= _INT_MAX:
+            self.record(_BIGINT)
+            return format(obj, "x")
+        if isinstance(obj, dict):
+            copy: dict[str, Any] = {}
+            for k, v in obj.items():
+                self.pattern.append(k)
+                copy[k] = self.hex_big_ints(v)
+                self.pattern.pop()
+            return copy
+        if isinstance(obj, (list, tuple)):
+            self.pattern.append(None)
+            self.ints.append(0)
+            items: list[Any] = []
+            for i, v in enumerate(obj):
+                self.ints[-1] = i
+                items.append(self.hex_big_ints(v))
+            self.pattern.pop()
+            self.ints.pop()
+            return items
+        return obj
+
     def record(self, name: str) -> None:
         bucket = self.found.setdefault(name, {}).setdefault(tuple(self.pattern), [])
         if len(self.ints) == 1:
@@ -128,7 +166,7 @@ class _Scan:
         ``[pattern, None, indices]``.
         """
         types: TypePaths = {}
-        for name in (_DATETIME, _DATE, _TUPLE):
+        for name in _ORDER:
             groups = self.found.get(name)
             if not groups:
                 continue
@@ -157,8 +195,15 @@ def encode(key: str, value: Any) -> bytes:
     scan.walk(value)
     try:
         return orjson.dumps([scan.type_paths(), value])
-    except orjson.JSONEncodeError as exc:  # e.g. an int beyond 64 bits
-        raise TypeError(f"cannot cache value for key {key!r}: {exc}") from None
+    except orjson.JSONEncodeError as exc:
+        refused = exc
+    plain = scan.hex_big_ints(value)
+    if _BIGINT in scan.found:
+        try:
+            return orjson.dumps([scan.type_paths(), plain])
+        except orjson.JSONEncodeError as exc:
+            refused = exc
+    raise TypeError(f"cannot cache value for key {key!r}: {refused}") from None
 
 
 def decode(body: bytes | memoryview) -> Any:
@@ -177,9 +222,9 @@ def decode(body: bytes | memoryview) -> Any:
 
 
 def restore(value: Any, types: TypePaths) -> Any:
-    """Put datetimes, dates and tuples back where ``encode`` found them.
+    """Put datetimes, dates, big ints and tuples back where ``encode`` found them.
 
-    ``types`` lists datetimes and dates before tuples (``encode`` writes them in
+    ``types`` lists the leaves before tuples (``encode`` writes them in
     that order), so converted leaves land in lists that are still mutable.
     """
     for name, groups in types.items():
@@ -209,7 +254,12 @@ def _convert_at(value: Any, path: Path, convert: Any) -> Any:
 
 
 def _convert_each(value: Any, prefix: Path, suffix: Path, indices: list[int], convert: Any) -> None:
-    """The common case, one list index in the shape: walk the prefix once."""
+    """The common case, one list index in the shape: walk the prefix once.
+
+    The one- and two-step suffixes of boto3 lists get loops of their own (no
+    inner loop per value). Converting equal texts once (a memo) was measured:
+    slower on these payloads, the hashing costs what ``fromisoformat`` saves.
+    """
     container = value
     for step in prefix:
         container = container[step]
@@ -218,21 +268,34 @@ def _convert_each(value: Any, prefix: Path, suffix: Path, indices: list[int], co
             container[i] = convert(container[i])
         return
     last = suffix[-1]
+    if len(suffix) == 1:  # e.g. inferenceProfileSummaries[i].createdAt
+        for i in indices:
+            parent = container[i]
+            parent[last] = convert(parent[last])
+        return
     if len(suffix) == 2:  # e.g. modelSummaries[i].modelLifecycle.startOfLifeTime
         middle = suffix[0]
         for i in indices:
             parent = container[i][middle]
             parent[last] = convert(parent[last])
         return
+    middle_steps = suffix[:-1]
     for i in indices:
         parent = container[i]
-        for step in suffix[:-1]:
+        for step in middle_steps:
             parent = parent[step]
         parent[last] = convert(parent[last])
+
+
+def _int_from_hex(text: str) -> int:
+    if type(text) is not str:  # int(5, 16) would say so too, less clearly
+        raise TypeError(f"big int stored as {type(text).__name__}, not str")
+    return int(text, 16)
 
 
 _CONVERTERS: dict[str, Any] = {
     _DATETIME: _dt.datetime.fromisoformat,
     _DATE: _dt.date.fromisoformat,
+    _BIGINT: _int_from_hex,
     _TUPLE: tuple,
 }

@@ -261,10 +261,12 @@ class TieredCache:
         A hit in a farther tier is copied into the nearer ones for at most its
         remaining lifetime there; the farther record is left untouched.
         """
-        ttls = self.ttls(
-            tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl, redis_ttl=redis_ttl)
+        overrides = (
+            None
+            if memory_ttl is None and disk_ttl is None and redis_ttl is None  # the usual call
+            else tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl, redis_ttl=redis_ttl)
         )
-        found = drive(lookup(self, check_key(key), Policy(ttls)))
+        found = drive(lookup(self, check_key(key), Policy(self.ttls(overrides))))
         if found is MISS:
             next(self._misses)
             return default

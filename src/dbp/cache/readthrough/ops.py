@@ -81,14 +81,22 @@ class _Stepper:
 
 
 def drive(plan: Generator[Op, Any, Any]) -> Any:
-    """Run ``plan`` in this thread, performing each operation as it comes."""
-    stepper = _Stepper(plan)
-    while (op := stepper.next()) is not None:
-        try:
-            stepper.value = op.run()
-        except BaseException as exc:
-            stepper.error = exc
-    return stepper.result
+    """Run ``plan`` in this thread, performing each operation as it comes.
+
+    The stepper's work inlined: every cache ``get()`` runs through here.
+    """
+    send = plan.send
+    try:
+        op = send(None)
+        while True:
+            try:
+                value = op.run()
+            except BaseException as exc:
+                op = plan.throw(exc)
+                continue
+            op = send(value)
+    except StopIteration as stop:
+        return stop.value
 
 
 async def adrive(plan: Generator[Op, Any, Any]) -> Any:

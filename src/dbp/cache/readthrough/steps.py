@@ -88,15 +88,16 @@ def lookup(cache: TieredCache, key: str, policy: Policy, *, due_is_miss: bool = 
         entry = yield Io(store, "get", key)
         if entry is MISS:
             continue
-        refresh_at = (
-            entry.refresh_at
-            if index == 0
-            else refresh_start(entry.created, entry.expires, policy.refresh_ahead)
-        )
+        if index == 0:
+            refresh_at = entry.refresh_at
+        elif policy.refresh_ahead > 0:
+            refresh_at = refresh_start(entry.created, entry.expires, policy.refresh_ahead)
+        else:  # the usual case: no refresh-ahead, no call
+            refresh_at = math.inf
         due = refresh_at <= now
         if due and due_is_miss:
             continue
-        if index:
+        if index and max(policy.ttls[:index]) > 0:  # a nearer tier to copy it into
             yield from promote(cache, key, entry, index, policy, refresh_at)
         return Found(entry.value, store.name, due)
     return MISS

@@ -87,7 +87,12 @@ class Store(Protocol):
         ...
 
     def clear(self, owner: str | None = None) -> int:
-        """Remove every entry, or only those written for ``owner``; how many went."""
+        """Remove every entry, or only those written for ``owner``; how many went.
+
+        By owner it removes that owner's entries written by any process, and never
+        one written after the clear judged it; readers meanwhile see misses, never
+        errors. Its cost should grow with the owner's entries, not the store's.
+        """
         ...
 
     def scan(self) -> Iterator[EntryInfo]:

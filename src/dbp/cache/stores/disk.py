@@ -16,12 +16,13 @@ server and without ever serving a torn, foreign or executable record.
   about once and forgotten when the operation works again.
 - Files are opened with ``O_NOFOLLOW``; renames and unlinks act on links
   themselves, so a planted symlink is never followed.
+- An entry written for an owner (a decorated function) is listed in the owner
+  index (:mod:`.owner_index`) before it is renamed into place, so clearing one
+  owner reads only that owner's files, whatever process wrote them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
 import os
 import time
@@ -36,6 +37,16 @@ from ..faults import FOLDER, FaultLog, folder_unusable
 from ..locations import make_private_dirs
 from ..locks.host import HostLock, HostLocks
 from ..sentinel import MISS, Miss
+from .files import (
+    CREATE_FLAGS,
+    READ_FLAGS,
+    pid_alive,
+    read_file,
+    temp_pid,
+    unlink_all,
+    unlink_quietly,
+)
+from .owner_index import OwnerIndex
 
 __all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name"]
 
@@ -44,13 +55,8 @@ TEMP_SUFFIX = ".tmp"
 #: A temp file older than this is abandoned even if its pid is alive (pid reuse).
 STALE_TEMP_AGE = 3600.0
 
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
 _HEADER_PEEK = 4096
 _PATH_MEMO_SIZE = 4096
-_READ_CHUNK = 1 << 17  # one read() for typical entries; no fstat needed
 
 
 class EntryFile(NamedTuple):
@@ -98,6 +104,7 @@ class DiskStore:
         self._logger = logger
         self.faults = FaultLog(logger)
         self.locks = HostLocks(os.path.join(directory, ".locks"), self.faults)
+        self.index = OwnerIndex(directory)
         self._paths: dict[str, str] = {}  # key -> file path, saves hashing on every read
 
     # -- paths -------------------------------------------------------------
@@ -136,7 +143,7 @@ class DiskStore:
     def _load(self, key: str, now: float) -> Entry | Miss:
         path = self.path_for(key)
         try:
-            data = _read_file(path)
+            data = read_file(path)
         except FileNotFoundError:
             return MISS
         except OSError as exc:
@@ -170,32 +177,33 @@ class DiskStore:
         path = self.path_for(key)
         try:
             try:
-                self._write_atomic(path, data)
+                self._write_atomic(path, data, entry.owner)
             except FileNotFoundError:  # first write, or the folder was deleted
                 try:
                     self.ensure_directory()
                 except OSError as exc:
                     self.faults.report_folder(self.directory, exc)
                     return False
-                self._write_atomic(path, data)
+                self._write_atomic(path, data, entry.owner)
         except OSError as exc:
             self._report(
                 "write cache file", path, exc, "keeping results in memory only until it works"
             )
             # The file on disk now holds a superseded value: other processes and
             # later runs must not be served it. (Unlinking works on a full disk.)
-            _unlink_quietly(path)
+            unlink_quietly(path)
             return False
         self.faults.recovered("write cache file")
         self.faults.recovered(FOLDER)
         return True
 
-    def _write_atomic(self, path: str, data: bytes) -> None:
+    def _write_atomic(self, path: str, data: bytes, owner: str | None = None) -> None:
+        """Temp file, then the owner's marker, then the rename: see :mod:`.owner_index`."""
         temp = os.path.join(
             self.directory,
             f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(6).hex()}{TEMP_SUFFIX}",
         )
-        fd = os.open(temp, _WRITE_FLAGS, 0o600)
+        fd = os.open(temp, CREATE_FLAGS, 0o600)
         try:
             try:
                 os.fchmod(fd, 0o600)
@@ -206,9 +214,11 @@ class DiskStore:
                     os.fsync(fd)
             finally:
                 os.close(fd)
+            if owner is not None:
+                self.index.mark(owner, os.path.basename(path))
             os.replace(temp, path)
         except BaseException:
-            _unlink_quietly(temp)
+            unlink_quietly(temp)
             raise
 
     # -- removing ----------------------------------------------------------
@@ -236,14 +246,62 @@ class DiskStore:
         return self._unlink(found.path)
 
     def clear(self, owner: str | None = None) -> int:
-        """Remove every entry file, or those whose header names ``owner``."""
-        removed = 0
-        for found in self.scan(read_headers=owner is not None):
-            if owner is None:
-                removed += self._unlink(found.path)
-            elif found.key is not None and found.owner == owner:
-                removed += self._unlink_unchanged(found)
+        """Remove every entry file, or those whose header names ``owner``.
+
+        By owner, only the files the owner index lists are read (after one full
+        sweep of a folder written before the index existed); a file renamed into
+        place after its header was read is never removed.
+        """
+        if owner is not None:
+            return self._clear_owner(owner)
+        removed = unlink_all(self.directory, SUFFIX, self.faults)
+        self._prune_markers()
         return removed
+
+    def _clear_owner(self, owner: str) -> int:
+        listed = self.index.entries(owner) if self.index.is_complete() else None
+        if listed is None:  # not indexed yet, or the index is unreadable: read every header
+            return self._sweep(owner)
+        removed = 0
+        folder = self.index.folder(owner)
+        for entry, markers in listed.items():
+            path = os.path.join(self.directory, entry)
+            found = self._peek(path)
+            if found.key is not None and found.owner == owner:
+                removed += self._unlink_unchanged(found)
+            if (found.key is not None and found.owner != owner) or not os.path.lexists(path):
+                for marker in markers:  # only old ones go: see OwnerIndex.prune
+                    self.index.prune(folder, marker)
+        return removed
+
+    def _sweep(self, owner: str) -> int:
+        """Clear ``owner`` by reading every header, indexing every other owner's entry."""
+        removed = 0
+        indexed = True
+        for found in self.scan():
+            if found.key is None or found.owner is None:
+                continue
+            if found.owner == owner and self._unlink_unchanged(found):
+                removed += 1
+                continue
+            try:  # another owner's entry, or one of ours that stays: index it
+                self.index.mark(found.owner, os.path.basename(found.path))
+            except OSError as exc:
+                self.faults.report("index cache file", found.path, exc, "clears scan the folder")
+                indexed = False
+        if indexed:
+            try:
+                self.index.set_complete()
+            except OSError as exc:
+                self.faults.report("index cache folder", self.directory, exc, "clears scan it")
+        return removed
+
+    def _prune_markers(self) -> None:
+        """Drop old markers whose entry file is not on disk."""
+        now = time.time()
+        for folder, marker, entry in self.index.all_markers():
+            if not os.path.lexists(os.path.join(self.directory, entry)):
+                self.index.prune(folder, marker, now)
 
     def cleanup(self) -> int:
         """Remove expired (past stale window), corrupt and foreign files and stale temps."""
@@ -255,10 +313,12 @@ class DiskStore:
                 or found.stale_until <= now
                 or found.created > now + MAX_CLOCK_SKEW
                 or os.path.basename(found.path) != file_name(found.key)
-            ):
-                removed += self._unlink_unchanged(found)
-        removed += self._remove_abandoned_temps()
-        return removed
+            ) and self._unlink_unchanged(found):
+                removed += 1
+                if found.owner is not None:  # its marker goes too, once old
+                    marker = os.path.basename(found.path)
+                    self.index.prune(self.index.folder(found.owner), marker)
+        return removed + self._remove_abandoned_temps()
 
     def _remove_abandoned_temps(self) -> int:
         removed = 0
@@ -275,7 +335,7 @@ class DiskStore:
                 age = now - os.lstat(path).st_mtime
             except OSError:
                 continue
-            if age > STALE_TEMP_AGE or not _pid_alive(_temp_pid(name)):
+            if age > STALE_TEMP_AGE or not pid_alive(temp_pid(name)):
                 removed += self._unlink(path)
         return removed
 
@@ -301,7 +361,7 @@ class DiskStore:
         cannot remove a newer file another process renamed into place meanwhile.
         """
         try:
-            fd = os.open(path, _READ_FLAGS)
+            fd = os.open(path, READ_FLAGS)
         except OSError:  # unreadable, or a planted symlink: judged by its own entry
             try:
                 inode = os.lstat(path).st_ino
@@ -336,45 +396,3 @@ class DiskStore:
         return broken._replace(
             key=key, owner=owner, created=created, expires=expires, stale_until=stale_until
         )
-
-
-def _read_file(path: str) -> bytes:
-    fd = os.open(path, _READ_FLAGS)
-    try:
-        data = os.read(fd, _READ_CHUNK)
-        if len(data) == _READ_CHUNK:  # a big entry: read on until EOF
-            parts = [data]
-            while chunk := os.read(fd, 1 << 22):
-                parts.append(chunk)
-            data = b"".join(parts)
-        return data
-    finally:
-        os.close(fd)
-
-
-def _unlink_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
-def _temp_pid(name: str) -> int:
-    parts = name.split(".")
-    # ".<hash>.dbpc.<pid>.<random>.tmp" -> ["", hash, "dbpc", pid, random, "tmp"]
-    try:
-        return int(parts[-3])
-    except (IndexError, ValueError):
-        return -1
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError as exc:
-        return exc.errno != errno.ESRCH
-    return True

@@ -1,0 +1,106 @@
+"""File primitives the disk tier and its owner index share: flags, reads, temp names."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+
+from ..faults import FaultLog
+
+__all__ = [
+    "CREATE_FLAGS",
+    "READ_FLAGS",
+    "pid_alive",
+    "read_file",
+    "temp_pid",
+    "unlink_all",
+    "unlink_quietly",
+]
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: Never through a planted symlink, never inherited by a child process.
+READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC
+#: A new private file, failing if the name exists.
+CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_READ_CHUNK = 1 << 17  # one read() for typical entries; no fstat needed
+
+
+def read_file(path: str) -> bytes:
+    fd = os.open(path, READ_FLAGS)
+    try:
+        data = os.read(fd, _READ_CHUNK)
+        if len(data) == _READ_CHUNK:  # a big entry: read on until EOF
+            parts = [data]
+            while chunk := os.read(fd, 1 << 22):
+                parts.append(chunk)
+            data = b"".join(parts)
+        return data
+    finally:
+        os.close(fd)
+
+
+def unlink_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def temp_pid(name: str) -> int:
+    parts = name.split(".")
+    # ".<hash>.dbpc.<pid>.<random>.tmp" -> ["", hash, "dbpc", pid, random, "tmp"]
+    try:
+        return int(parts[-3])
+    except (IndexError, ValueError):
+        return -1
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError as exc:
+        return exc.errno != errno.ESRCH
+    return True
+
+
+def unlink_all(directory: str, suffix: str, faults: FaultLog) -> int:
+    """Unlink every ``*suffix`` file of ``directory``, by name relative to the open folder.
+
+    No path walk per file; other processes meanwhile find a file or none (a miss),
+    never an error. Faults are reported once and skip the file.
+    """
+    try:
+        folder = os.open(directory, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        faults.report("list cache folder", directory, exc, "skipping it")
+        return 0
+    removed = 0
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if e.name.endswith(suffix)]
+        for name in names:
+            try:
+                os.unlink(name, dir_fd=folder)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                path = os.path.join(directory, name)
+                faults.report("remove cache file", path, exc, "it stays on disk")
+                continue
+            removed += 1
+    except OSError as exc:
+        faults.report("list cache folder", directory, exc, "skipping it")
+    finally:
+        os.close(folder)
+    if removed:
+        faults.recovered("remove cache file")
+    return removed
