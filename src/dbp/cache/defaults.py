@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .fleet import default_url
 from .tiered import TieredCache
 
 __all__ = ["default_cache", "set_default_cache", "set_default_factory"]
@@ -30,6 +29,8 @@ def default_cache() -> TieredCache:
     if cache is None:
         with _default_lock:
             if _default is None:
+                from .fleet import default_url
+
                 url = default_url()  # $DBP_REDIS_URL: the fleet tier for the default cache
                 _default = _default_factory(**({"redis_url": url} if url else {}))
             cache = _default

@@ -20,8 +20,7 @@ import enum
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "KeyBuilder",
@@ -98,8 +97,7 @@ def derived_key_prefix(func: Callable[..., Any]) -> str:
     return f"{getattr(func, '__module__', None) or '?'}.{getattr(func, '__qualname__', repr(func))}"
 
 
-@dataclass(frozen=True)
-class SignatureSource:
+class SignatureSource(NamedTuple):
     """A function's parameter list as source text, for generating look-alike functions.
 
     ``params`` re-declares the parameters (defaults bound to names in

@@ -11,12 +11,11 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import SYSTEM_CLOCK, Clock
 from .envelope import FORMAT_VERSION, DataVersion, check_data_version
 from .faults import OnceLog
-from .fleet import FleetOptions, connect_fleet
 from .info import count_value
 from .keys import check_key
 from .locations import default_base_dir
@@ -26,10 +25,12 @@ from .readthrough.ops import drive
 from .readthrough.path import ReadThrough
 from .readthrough.steps import Policy, lookup, write
 from .sentinel import MISS
-from .stores.contract import Store
 from .stores.disk import DiskStore, EntryFile, file_name
 from .stores.memory import HitView, MemoryStore
 from .ttl import SECONDS_PER_DAY, TTLArg, check_max_entries, tier_overrides, ttl_seconds
+
+if TYPE_CHECKING:
+    from .stores.contract import Store
 
 __all__ = ["LOGGER_NAME", "TieredCache"]
 
@@ -145,6 +146,8 @@ class TieredCache:
         self.disk = DiskStore(
             self.cache_dir, self.clock, self.logger, durable=durable, data_version=self.data_version
         )
+        from .fleet import FleetOptions, connect_fleet  # small, but only a fleet needs it
+
         fleet = FleetOptions.of(
             redis_url, redis_prefix, redis_ttl_seconds, redis_socket_timeout,
             redis_connect_timeout, redis_secret, redis_lease_seconds,
