@@ -27,7 +27,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from .. import codec, envelope
 from ..clock import Clock
@@ -40,23 +40,28 @@ from ..sentinel import MISS, Miss
 from .files import (
     CREATE_FLAGS,
     READ_FLAGS,
+    SUFFIX,
+    file_name,
     pid_alive,
     read_file,
     temp_pid,
     unlink_all,
+    unlink_file,
     unlink_quietly,
 )
 from .owner_index import OwnerIndex
 
 __all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name"]
 
-SUFFIX = ".dbpc"
 TEMP_SUFFIX = ".tmp"
 #: A temp file older than this is abandoned even if its pid is alive (pid reuse).
 STALE_TEMP_AGE = 3600.0
 
 _HEADER_PEEK = 4096
 _PATH_MEMO_SIZE = 4096
+
+
+T = TypeVar("T")
 
 
 class EntryFile(NamedTuple):
@@ -70,15 +75,6 @@ class EntryFile(NamedTuple):
     expires: float
     stale_until: float
     inode: int = 0  # of the file read, so a replacement written since is not removed
-
-
-def file_name(key: str) -> str:
-    """The file name for ``key``: a fixed-length hash, so any key is a safe name."""
-    import hashlib  # here, not at module level: ~2 ms of start-up for every importer
-
-    return (
-        hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest() + SUFFIX
-    )
 
 
 class DiskStore:
@@ -142,15 +138,9 @@ class DiskStore:
 
     def _load(self, key: str, now: float) -> Entry | Miss:
         path = self.path_for(key)
-        try:
-            data = read_file(path)
-        except FileNotFoundError:
+        data = self._attempt("read cache file", path, "treating it as a miss", read_file)
+        if data is None:
             return MISS
-        except OSError as exc:
-            self._report("read cache file", path, exc, "treating it as a miss")
-            return MISS
-        self.faults.recovered("read cache file")
-        self.faults.recovered(FOLDER)
         try:
             return envelope.decode(key, data, now, self.data_version())
         except Corrupt as exc:
@@ -226,15 +216,23 @@ class DiskStore:
         return self._unlink(self.path_for(key))
 
     def _unlink(self, path: str) -> bool:
+        removed = self._attempt("remove cache file", path, "it stays on disk", unlink_file)
+        return removed is True
+
+    def _attempt(
+        self, action: str, path: str, consequence: str, op: Callable[[str], T]
+    ) -> T | None:
+        """``op(path)``, or ``None`` when the file is missing or (warned once) the OS refuses."""
         try:
-            os.unlink(path)
+            result = op(path)
         except FileNotFoundError:
-            return False
+            return None
         except OSError as exc:
-            self._report("remove cache file", path, exc, "it stays on disk")
-            return False
-        self.faults.recovered("remove cache file")
-        return True
+            self._report(action, path, exc, consequence)
+            return None
+        self.faults.recovered(action)
+        self.faults.recovered(FOLDER)
+        return result
 
     def _unlink_unchanged(self, found: EntryFile) -> bool:
         """Remove ``found`` unless another process has renamed a new file over it since."""

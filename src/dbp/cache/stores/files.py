@@ -11,10 +11,13 @@ from ..faults import FaultLog
 __all__ = [
     "CREATE_FLAGS",
     "READ_FLAGS",
+    "SUFFIX",
+    "file_name",
     "pid_alive",
     "read_file",
     "temp_pid",
     "unlink_all",
+    "unlink_file",
     "unlink_quietly",
 ]
 
@@ -25,6 +28,8 @@ READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC
 #: A new private file, failing if the name exists.
 CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+#: The name ending of entry files.
+SUFFIX = ".dbpc"
 _READ_CHUNK = 1 << 17  # one read() for typical entries; no fstat needed
 
 
@@ -104,3 +109,18 @@ def unlink_all(directory: str, suffix: str, faults: FaultLog) -> int:
     if removed:
         faults.recovered("remove cache file")
     return removed
+
+
+def unlink_file(path: str) -> bool:
+    """Unlink ``path``: ``True``, or the OS error (for callers that report it)."""
+    os.unlink(path)
+    return True
+
+
+def file_name(key: str) -> str:
+    """The file name for ``key``: a fixed-length hash, so any key is a safe name."""
+    import hashlib  # here, not at module level: ~2 ms of start-up for every importer
+
+    return (
+        hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest() + SUFFIX
+    )

@@ -30,19 +30,18 @@ import time
 from collections.abc import Iterator
 
 from ..locations import make_private_dirs
-from .files import CREATE_FLAGS
+from .files import CREATE_FLAGS, SUFFIX
 
 __all__ = ["MARKER_GRACE", "OwnerIndex"]
 
 #: A marker younger than this may belong to a writer still renaming its entry.
 MARKER_GRACE = 3600.0
-_ENTRY_SUFFIX = ".dbpc"
 
 
 def _entry_name(file: str) -> str | None:
     """The entry file a marker, marker temp or aside file refers to."""
     stem = file.lstrip(".").split(".", 1)[0]
-    return stem + _ENTRY_SUFFIX if stem else None
+    return stem + SUFFIX if stem else None
 
 
 class OwnerIndex:
