@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from offline import start_stand_in
+
 from dbp.llm.bedrock.discovery import DiscoveryCache
 from dbp.llm.bedrock.discovery.bedrock.models import (
     BedrockModelDiscovery,
@@ -85,17 +87,9 @@ def main() -> int:
         regions = args.regions or "us-east-1,us-west-2,eu-west-1,eu-central-1,ap-northeast-1"
         print(f"Using REAL AWS (account credentials from {args.profile or 'the default chain'})")
     else:
-        from dbp.llm.bedrock.discovery.testing import FakeBedrockServer
-
-        server = FakeBedrockServer().start()
-        for region, delay in OFFLINE_DELAYS.items():
-            server.delay(region, delay)
-        session = boto3.Session(
-            aws_access_key_id="stand-in", aws_secret_access_key="stand-in", region_name="us-east-1"
-        )
+        server, session = start_stand_in(OFFLINE_DELAYS)
         endpoint_url = server.url
         regions = args.regions or ",".join(OFFLINE_REGIONS)
-        print(f"OFFLINE: using a local Bedrock STAND-IN at {server.url} (not AWS).")
     region_list = [r.strip() for r in regions.split(",") if r.strip()]
     print(f"Cache folder: {base_dir}\nRegions: {', '.join(region_list)}\n")
 

@@ -21,6 +21,8 @@ import logging
 import sys
 import tempfile
 
+from offline import start_stand_in
+
 from dbp.llm.bedrock.discovery import BedrockResolver, DiscoveryCache, ModelNotAvailableError
 
 OFFLINE_REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-central-1", "eu-west-1",
@@ -83,18 +85,10 @@ def main() -> int:
         regions = args.regions.split(",") if args.regions else None
         print(f"Using REAL AWS (credentials from {args.profile or 'the default chain'})")
     else:
-        from dbp.llm.bedrock.discovery.testing import FakeBedrockServer
-
-        server = FakeBedrockServer().start()
-        for region, delay in OFFLINE_DELAYS.items():
-            server.delay(region, delay)
-        session = boto3.Session(
-            aws_access_key_id="stand-in", aws_secret_access_key="stand-in", region_name="us-east-1"
-        )
+        server, session = start_stand_in(OFFLINE_DELAYS)
         endpoint_url = server.url
         cases = OFFLINE_CASES
         regions = args.regions.split(",") if args.regions else OFFLINE_REGIONS
-        print(f"OFFLINE: using a local Bedrock STAND-IN at {server.url} (not AWS).")
     print(f"Cache folder: {base_dir}\n")
 
     try:
