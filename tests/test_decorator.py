@@ -551,3 +551,23 @@ def test_a_bound_cached_method_behaves_like_a_bound_method(cache):
     assert s.models.cache_info().misses == 2  # the first call and the refresh
     with pytest.raises(TypeError):
         bound(1, 2, 3)  # a bad call fails as the method's own would
+
+
+def test_a_method_taking_only_star_args_binds_the_instance_as_args(cache):
+    class Service:
+        region = "us-east-1"
+
+        def __init__(self):
+            self.cache = cache
+
+        @discovery_cached(
+            key=lambda *args: f"star:{args[0].region}:{args[1]}", cache=lambda s: s.cache
+        )
+        def models(*args):
+            return [args[0].region, args[1]]
+
+    s = Service()
+    assert s.models(1) == ["us-east-1", 1]
+    assert s.models(1) == ["us-east-1", 1]
+    assert s.models.cache_info().hits == 1
+    assert s.models.cache_key(1) == "star:us-east-1:1"

@@ -119,9 +119,15 @@ def discovery_cached(
         cls: type[CachedFunction] = CachedFunction
         if not core.is_async and core.unstable_closure is None:
             fast: dict[str, Any] = {"__call__": hit_path(core)}
-            if inspect.isfunction(func) and core.signature.names:  # a plain method, maybe
+            if inspect.isfunction(func) and _takes_self(func):  # a plain method, maybe
                 fast["__get__"] = bound_hit_get(core, hit_path(core, method=True))
             cls = cast("type[CachedFunction]", type("CachedFunction", (CachedFunction,), fast))
         return cast("CachedCallable[P, R]", cls(func, core))
 
     return decorate
+
+
+def _takes_self(func: Callable[..., Any]) -> bool:
+    """Whether a first positional parameter can receive the instance (not ``*args``)."""
+    first = next(iter(inspect.signature(func).parameters.values()), None)
+    return first is not None and first.kind in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD)
