@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -45,10 +46,15 @@ def fake_bedrock(aws_env: dict[str, str]) -> Iterator[FakeBedrockServer]:
 
 @pytest.fixture
 def session(aws_env: dict[str, str]):
+    return session_for(ACCESS_KEY)
+
+
+def session_for(access_key: str):
+    """A boto3 session whose requests the stand-in attributes to ``access_key``'s account."""
     import boto3
 
     return boto3.Session(
-        aws_access_key_id=ACCESS_KEY, aws_secret_access_key="test-secret", region_name="us-east-1"
+        aws_access_key_id=access_key, aws_secret_access_key="test-secret", region_name="us-east-1"
     )
 
 
@@ -73,31 +79,34 @@ def fast_retry(sleeps: SleepRecorder) -> RetryPolicy:
 
 
 @pytest.fixture
-def make_models(fake_bedrock, session, cache, fast_retry):
-    """``BedrockModelDiscovery`` on real boto3 clients pointed at the stand-in."""
-    from dbp.llm.bedrock.discovery.bedrock.models import BedrockModelDiscovery
+def on_stand_in(fake_bedrock, session, cache, fast_retry):
+    """``on_stand_in(Class, **options)``: a Bedrock discovery object (models, profiles,
+    access, resolver) on real boto3 clients pointed at the stand-in, with the test's
+    cache and a retry policy that records its sleeps instead of sleeping."""
 
-    def make(**kwargs):
+    def build(cls, **kwargs):
         kwargs.setdefault("endpoint_url", fake_bedrock.url)
         kwargs.setdefault("cache", cache)
         kwargs.setdefault("retry", fast_retry)
-        return BedrockModelDiscovery(kwargs.pop("session", session), **kwargs)
+        return cls(kwargs.pop("session", session), **kwargs)
 
-    return make
+    return build
 
 
 @pytest.fixture
-def make_profiles(fake_bedrock, session, cache, fast_retry):
+def make_models(on_stand_in):
+    """``BedrockModelDiscovery`` on real boto3 clients pointed at the stand-in."""
+    from dbp.llm.bedrock.discovery.bedrock.models import BedrockModelDiscovery
+
+    return functools.partial(on_stand_in, BedrockModelDiscovery)
+
+
+@pytest.fixture
+def make_profiles(on_stand_in):
     """``BedrockProfileDiscovery`` on real boto3 clients pointed at the stand-in."""
     from dbp.llm.bedrock.discovery.bedrock.profiles import BedrockProfileDiscovery
 
-    def make(**kwargs):
-        kwargs.setdefault("endpoint_url", fake_bedrock.url)
-        kwargs.setdefault("cache", cache)
-        kwargs.setdefault("retry", fast_retry)
-        return BedrockProfileDiscovery(kwargs.pop("session", session), **kwargs)
-
-    return make
+    return functools.partial(on_stand_in, BedrockProfileDiscovery)
 
 
 @pytest.fixture

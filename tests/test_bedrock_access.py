@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
-import boto3
 import pytest
 
+from bedrock_fixtures import session_for
 from dbp.llm.bedrock.discovery.bedrock.access import BedrockModelAccess
 from dbp.llm.bedrock.discovery.testing import FakeBedrockServer
 
@@ -19,14 +20,8 @@ HOUR = 3600
 
 
 @pytest.fixture
-def make_access(fake_bedrock, session, cache, fast_retry):
-    def make(**kwargs):
-        kwargs.setdefault("endpoint_url", fake_bedrock.url)
-        kwargs.setdefault("cache", cache)
-        kwargs.setdefault("retry", fast_retry)
-        return BedrockModelAccess(kwargs.pop("session", session), **kwargs)
-
-    return make
+def make_access(on_stand_in):
+    return functools.partial(on_stand_in, BedrockModelAccess)
 
 
 def access_warnings(caplog):
@@ -98,11 +93,8 @@ def test_two_accounts_sharing_a_cache_folder_get_their_own_answers(aws_env, make
         server.set_access(HAIKU, account="222222222222", authorization="NOT_AUTHORIZED")
 
         def access_for(key):
-            session = boto3.Session(
-                aws_access_key_id=key, aws_secret_access_key="s", region_name="us-east-1"
-            )
             return BedrockModelAccess(
-                session, endpoint_url=server.url, cache=make_cache(), retry=fast_retry
+                session_for(key), endpoint_url=server.url, cache=make_cache(), retry=fast_retry
             )
 
         for _ in range(2):  # cold, then warm from the shared folder

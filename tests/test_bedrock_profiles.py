@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import boto3
 import pytest
 
+from bedrock_fixtures import session_for
 from dbp.llm.bedrock.discovery.bedrock.errors import BedrockDiscoveryError
 from dbp.llm.bedrock.discovery.bedrock.profiles import BedrockProfileDiscovery
 from dbp.llm.bedrock.discovery.testing import FakeBedrockServer, RegionCatalog, system_profile
@@ -75,11 +75,11 @@ def test_two_accounts_sharing_a_cache_folder_never_see_each_others_application_p
         server.add_application_profile("222222222222", "us-east-1", "bob-app", HAIKU)
 
         def discovery_for(access_key):
-            session = boto3.Session(
-                aws_access_key_id=access_key, aws_secret_access_key="s", region_name="us-east-1"
-            )
             return BedrockProfileDiscovery(
-                session, endpoint_url=server.url, cache=make_cache(), retry=fast_retry
+                session_for(access_key),
+                endpoint_url=server.url,
+                cache=make_cache(),
+                retry=fast_retry,
             )
 
         for _ in range(2):  # cold, then warm from the shared folder

@@ -28,13 +28,10 @@ REGIONS = [*US, "eu-central-1", "eu-west-1", "eu-west-3", "ap-northeast-1", "ap-
 
 
 @pytest.fixture
-def make_resolver(fake_bedrock, session, cache, fast_retry):
+def make_resolver(on_stand_in):
     def make(**kwargs):
-        kwargs.setdefault("endpoint_url", fake_bedrock.url)
-        kwargs.setdefault("cache", cache)
-        kwargs.setdefault("retry", fast_retry)
         kwargs.setdefault("regions", REGIONS)
-        return BedrockResolver(kwargs.pop("session", session), **kwargs)
+        return on_stand_in(BedrockResolver, **kwargs)
 
     return make
 
