@@ -720,17 +720,10 @@ def scale(config: Config, folder: str) -> tuple[list[Row], Details]:
 
 def _cleanup_before_the_index(disk: Any) -> int:
     """``DiskStore.cleanup`` as it was before the owner index: the per-entry peer."""
-    from dbp.cache.stores.disk import file_name
-
     now = disk._clock.time()
     removed = 0
     for found in disk.scan():
-        if (
-            found.key is None
-            or found.stale_until <= now
-            or found.created > now + 300.0
-            or os.path.basename(found.path) != file_name(found.key)
-        ):
+        if disk.unservable(found, now):
             removed += disk._unlink_unchanged(found)
     return removed + disk._remove_abandoned_temps()
 

@@ -41,21 +41,18 @@ from .files import (
     CREATE_FLAGS,
     READ_FLAGS,
     SUFFIX,
+    TEMP_SUFFIX,
+    abandoned_temps,
     file_name,
-    pid_alive,
     read_file,
-    temp_pid,
     unlink_all,
     unlink_file,
     unlink_quietly,
 )
 from .owner_index import OwnerIndex
 
-__all__ = ["FORMAT_VERSION", "DiskStore", "EntryFile", "file_name"]
+__all__ = ["FORMAT_VERSION", "TEMP_SUFFIX", "DiskStore", "EntryFile", "file_name"]
 
-TEMP_SUFFIX = ".tmp"
-#: A temp file older than this is abandoned even if its pid is alive (pid reuse).
-STALE_TEMP_AGE = 3600.0
 
 _HEADER_PEEK = 4096
 _PATH_MEMO_SIZE = 4096
@@ -301,17 +298,22 @@ class DiskStore:
             if not os.path.lexists(os.path.join(self.directory, entry)):
                 self.index.prune(folder, marker, now)
 
+    @staticmethod
+    def unservable(found: EntryFile, now: float) -> bool:
+        """Unreadable, foreign, past its stale window, from the future or misnamed."""
+        return (
+            found.key is None
+            or found.stale_until <= now
+            or found.created > now + MAX_CLOCK_SKEW
+            or os.path.basename(found.path) != file_name(found.key)
+        )
+
     def cleanup(self) -> int:
         """Remove expired (past stale window), corrupt and foreign files and stale temps."""
         now = self._clock.time()
         removed = 0
         for found in self.scan():
-            if (
-                found.key is None
-                or found.stale_until <= now
-                or found.created > now + MAX_CLOCK_SKEW
-                or os.path.basename(found.path) != file_name(found.key)
-            ) and self._unlink_unchanged(found):
+            if self.unservable(found, now) and self._unlink_unchanged(found):
                 removed += 1
                 if found.owner is not None:  # its marker goes too, once old
                     marker = os.path.basename(found.path)
@@ -319,23 +321,7 @@ class DiskStore:
         return removed + self._remove_abandoned_temps()
 
     def _remove_abandoned_temps(self) -> int:
-        removed = 0
-        try:
-            names = os.listdir(self.directory)
-        except OSError:
-            return 0
-        now = time.time()  # file mtimes are real time, not the injected clock
-        for name in names:
-            if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
-                continue
-            path = os.path.join(self.directory, name)
-            try:
-                age = now - os.lstat(path).st_mtime
-            except OSError:
-                continue
-            if age > STALE_TEMP_AGE or not pid_alive(temp_pid(name)):
-                removed += self._unlink(path)
-        return removed
+        return sum(self._unlink(path) for path in abandoned_temps(self.directory))
 
     # -- listing -----------------------------------------------------------
     def scan(self, *, read_headers: bool = True) -> Iterator[EntryFile]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import time
+from collections.abc import Iterator
 
 from ..faults import FaultLog
 
@@ -12,6 +14,8 @@ __all__ = [
     "CREATE_FLAGS",
     "READ_FLAGS",
     "SUFFIX",
+    "TEMP_SUFFIX",
+    "abandoned_temps",
     "file_name",
     "pid_alive",
     "read_file",
@@ -28,8 +32,11 @@ READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC
 #: A new private file, failing if the name exists.
 CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-#: The name ending of entry files.
+#: The name ending of entry files, and of the temp files they are written to first.
 SUFFIX = ".dbpc"
+TEMP_SUFFIX = ".tmp"
+#: A temp file older than this is abandoned even if its pid is alive (pid reuse).
+STALE_TEMP_AGE = 3600.0
 _READ_CHUNK = 1 << 17  # one read() for typical entries; no fstat needed
 
 
@@ -124,3 +131,22 @@ def file_name(key: str) -> str:
     return (
         hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest() + SUFFIX
     )
+
+
+def abandoned_temps(directory: str) -> Iterator[str]:
+    """Temp files of writers that died (their pid is gone) or stalled past an hour."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    now = time.time()  # file mtimes are real time, not the injected clock
+    for name in names:
+        if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            age = now - os.lstat(path).st_mtime
+        except OSError:
+            continue
+        if age > STALE_TEMP_AGE or not pid_alive(temp_pid(name)):
+            yield path
