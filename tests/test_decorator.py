@@ -404,6 +404,8 @@ def test_cache_info_counts_tiers(cache, make_cache):
     f(1)
     info = f.cache_info()
     assert (info.hits, info.misses, info.memory_hits, info.disk_hits) == (2, 1, 1, 1)
+    assert info.tier_hits == {"memory": 1, "disk": 1}  # by the stores' names
+    assert info.redis_hits == 0 and info.flight_hits == info.shared_hits == 0
 
 
 def test_cache_clear_removes_only_this_functions_entries(cache):

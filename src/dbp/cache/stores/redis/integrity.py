@@ -48,10 +48,6 @@ class Signer:
         self._secret = secret
 
     @property
-    def signs(self) -> bool:
-        return self._secret is not None
-
-    @property
     def offset(self) -> int:
         """Where the envelope starts in a stored value."""
         return TAG_SIZE if self._secret is not None else 0
