@@ -231,3 +231,25 @@ def test_a_lapsed_holder_keeps_no_local_copy_of_its_older_value(hosts):
     assert local_copies(a, key) == []  # ... but A's tiers keep no copy of the older value
     assert a.get(key) == {"region": "us-east-1", "n": 101}  # the fleet's newer one
     assert fa("us-east-1") == {"region": "us-east-1", "n": 101}
+
+
+def test_redis_ttl_per_function_and_per_set(hosts):
+    a, b = hosts("a"), hosts("b")
+    local_only, shared = Upstream(), Upstream()
+    fa = discovery_cached(key="local_only:<region>", cache=a, redis_ttl=0)(local_only)
+    fb = discovery_cached(key="local_only:<region>", cache=b, redis_ttl=0)(local_only)
+    fa("us-east-1")
+    fb("us-east-1")
+    assert local_only.calls == 2  # redis_ttl=0: the tier is neither written nor read
+    assert b.redis.get("local_only:us-east-1") is MISS
+
+    ga = discovery_cached(key="shared:<region>", cache=a, redis_ttl=30)(shared)
+    ga("us-east-1")
+    entry = b.redis.get("shared:us-east-1")
+    assert entry is not MISS and entry.expires - entry.created == pytest.approx(30, abs=5)
+
+    a.set("by_set", "v", redis_ttl=20)
+    entry = b.redis.get("by_set")
+    assert entry.value == "v" and entry.expires - entry.created == pytest.approx(20, abs=5)
+    a.set("not_shared", "v", redis_ttl=0)
+    assert b.get("not_shared", "miss") == "miss"
