@@ -200,15 +200,16 @@ def test_folders_0700_and_files_0600_whatever_the_umask(tmp_path, umask):
         f(1)  # takes the host lock: creates .locks and a lock file
     finally:
         os.umask(old)
-    folders = [tmp_path / "deep", tmp_path / "deep" / "base", cache.cache_dir]
-    folders.append(os.path.join(cache.cache_dir, ".locks"))
-    for folder in folders:
+    folders, files = [str(tmp_path / "deep")], []
+    for root, dirs, names in os.walk(tmp_path / "deep"):
+        folders += [os.path.join(root, d) for d in dirs]
+        files += [os.path.join(root, n) for n in names]
+    expected = {"base", "cache", ".locks", ".owners"}
+    assert expected <= {os.path.basename(f) for f in folders}
+    for folder in folders:  # every folder the library made: cache, locks, owner index
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
-    files = [os.path.join(cache.cache_dir, n) for n in cache_files(cache)]
-    locks = os.path.join(cache.cache_dir, ".locks")
-    files += [os.path.join(locks, n) for n in os.listdir(locks)]
-    assert len(files) >= 2
-    for path in files:
+    assert any(f.endswith(".dbpc") for f in files) and any(f.endswith(".lock") for f in files)
+    for path in files:  # entries, lock files, owner markers
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
 
 
