@@ -113,13 +113,15 @@ def promote(
     the original, so promotion can't extend a lifetime.
     """
     now = cache.clock.time()
+    body: bytes | None = None  # encoded once, for the serializing tiers only
     for store, ttl in zip(cache.stores[:found_in], policy.ttls[:found_in], strict=True):
         if ttl > 0:
             expires = min(entry.expires, now + ttl)
             copy = Entry(
                 entry.value, entry.created, expires, entry.stale_until, entry.owner, refresh_at
             )
-            body = None if store.name == "memory" else codec.encode(key, entry.value)
+            if body is None and store.name != "memory":
+                body = codec.encode(key, entry.value)
             yield Io(store, "set", key, copy, body=body)
 
 
