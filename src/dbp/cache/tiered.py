@@ -228,13 +228,15 @@ class TieredCache:
         A memory tier bounded to 0 entries is off whatever its lifetime.
         """
         defaults = {
-            "memory": self.memory_ttl_seconds,
+            "memory": self.memory_ttl_seconds if self.max_memory_entries > 0 else 0.0,
             "disk": self.disk_ttl_seconds,
             "redis": self.redis_ttl_seconds,
         }
+        if overrides is None:  # every plain get(): no per-tier lookups
+            return tuple([defaults[store.name] for store in self.stores])
         result = []
         for store in self.stores:
-            ttl = None if overrides is None else overrides.get(store.name)
+            ttl = overrides.get(store.name)
             result.append(defaults[store.name] if ttl is None else ttl)
         if self.max_memory_entries <= 0:
             result[0] = 0.0

@@ -82,10 +82,12 @@ def lookup(cache: TieredCache, key: str, policy: Policy, *, due_is_miss: bool = 
     (a background refresh uses this to notice that another process refreshed).
     """
     now = cache.clock.time()
-    for index, (store, ttl) in enumerate(zip(cache.stores, policy.ttls, strict=True)):
-        if ttl <= 0:
+    ttls = policy.ttls
+    for index, store in enumerate(cache.stores):
+        if ttls[index] <= 0:
             continue
-        entry = yield Io(store, "get", key)
+        # A local read runs inline: only a network read goes through the driver.
+        entry = (yield Io(store, "get", key)) if store.remote else store.get(key)
         if entry is MISS:
             continue
         if index == 0:
@@ -97,7 +99,7 @@ def lookup(cache: TieredCache, key: str, policy: Policy, *, due_is_miss: bool = 
         due = refresh_at <= now
         if due and due_is_miss:
             continue
-        if index and max(policy.ttls[:index]) > 0:  # a nearer tier to copy it into
+        if index and max(ttls[:index]) > 0:  # a nearer tier to copy it into
             yield from promote(cache, key, entry, index, policy, refresh_at)
         return Found(entry.value, store.name, due)
     return MISS
@@ -131,7 +133,9 @@ def lookup_stale(cache: TieredCache, key: str, policy: Policy) -> Plan:
     for store, ttl in zip(cache.stores, policy.ttls, strict=True):
         if ttl <= 0:
             continue
-        entry = yield Io(store, "get", key, stale=True)
+        entry = (
+            (yield Io(store, "get", key, stale=True)) if store.remote else store.get(key, stale=True)
+        )
         if entry is not MISS and now < entry.expires + policy.max_stale:
             return entry
     return MISS

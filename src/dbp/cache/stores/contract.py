@@ -63,9 +63,16 @@ class KeyLock(Protocol):
 
 @runtime_checkable
 class Store(Protocol):
-    """One tier's storage. ``name`` labels its hits in ``cache_info()``."""
+    """One tier's storage. ``name`` labels its hits in ``cache_info()``.
+
+    ``remote`` says its reads cross a network: the read-through path yields them
+    so that an async caller awaits their async form (``aget``). A local store's
+    reads (memory, a file) are run inline on both paths, costing no round trip
+    through the driver.
+    """
 
     name: str
+    remote: bool
 
     def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The fresh entry (or, with ``stale``, one still within its stale window)."""

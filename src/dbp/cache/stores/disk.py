@@ -78,6 +78,7 @@ class DiskStore:
     """One folder of ``.dbpc`` files; see the module docstring for the format."""
 
     name = "disk"
+    remote = False
 
     def __init__(
         self,

@@ -63,6 +63,7 @@ class MemoryStore:
     """
 
     name = "memory"
+    remote = False
 
     def __init__(self, max_entries: int, clock: Clock) -> None:
         self.max_entries = max_entries

@@ -76,6 +76,7 @@ class RedisCore:
     """Configuration and the pure steps of :class:`~.store.RedisStore`."""
 
     name = "redis"
+    remote = True
 
     def __init__(
         self,
