@@ -56,6 +56,21 @@ def test_ttl_forms(cache_dir, kwargs, memory, disk_days):
     assert c.disk_ttl_days == disk_days
 
 
+def test_lifetimes_changed_after_construction_govern_the_next_get(cache):
+    """get() keeps its policy between calls; changing a setting must not be ignored."""
+    cache.set("k", "v")
+    assert cache.get("k") == "v"  # the policy is made (and kept) by this get
+    cache.memory_ttl_seconds = 0  # memory is no longer read...
+    cache.disk_ttl_seconds = 0  # ...nor the disk
+    assert cache.get("k", "gone") == "gone"
+    cache.disk_ttl_seconds = 3600
+    assert cache.get("k") == "v"  # from disk again
+    cache.memory_ttl_seconds = 3600
+    cache.max_memory_entries = 0  # a memory tier bounded to 0 entries is off too
+    cache.disk_ttl_seconds = 0
+    assert cache.get("k", "gone") == "gone"
+
+
 @pytest.mark.parametrize("name", ["memory_ttl_seconds", "disk_ttl_days"])
 def test_negative_ttl_is_value_error_naming_parameter(cache_dir, name):
     with pytest.raises(ValueError, match=name):

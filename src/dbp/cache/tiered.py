@@ -6,6 +6,7 @@ Bedrock layer's ``DiscoveryCache`` subclasses it with the seed's helpers).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -178,6 +179,21 @@ class TieredCache:
             self.redis = connect_fleet(self, fleet)
             self.stores = (*self.stores, self.redis)
 
+    #: What a plain get()'s policy is made of: setting one of these drops the memo.
+    _POLICY_INPUTS = frozenset(
+        ("memory_ttl_seconds", "disk_ttl_seconds", "redis_ttl_seconds", "max_memory_entries")
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in self._POLICY_INPUTS or name == "stores":
+            self.__dict__.pop("_plain_policy", None)
+
+    @functools.cached_property
+    def _plain_policy(self) -> Policy:
+        """The policy of a get() without overrides, made once: get() is the hot path."""
+        return Policy(self.ttls())
+
     def data_version(self) -> DataVersion:
         """``CACHE_VERSION`` as the stores check it (read on every use)."""
         return check_data_version(self.CACHE_VERSION)
@@ -271,7 +287,8 @@ class TieredCache:
             if memory_ttl is None and disk_ttl is None and redis_ttl is None  # the usual call
             else tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl, redis_ttl=redis_ttl)
         )
-        found = drive(lookup(self, check_key(key), Policy(self.ttls(overrides))))
+        policy = self._plain_policy if overrides is None else Policy(self.ttls(overrides))
+        found = drive(lookup(self, check_key(key), policy))
         if found is MISS:
             next(self._misses)
             return default

@@ -80,23 +80,39 @@ class _Stepper:
             return None
 
 
+def _returning(plan: Generator[Op, Any, Any], result: list[Any]) -> Generator[Op, Any, None]:
+    """``plan``, its return value put in ``result``: it ends without a ``StopIteration``.
+
+    ``yield from`` takes a generator's return value in C; a ``send()`` from Python
+    would raise it as an exception, which costs microseconds on a hit that
+    yields nothing (memory and disk reads run inline).
+    """
+    result.append((yield from plan))
+
+
+def _resume(resume: Callable[[Any], Op], arg: Any) -> Op | None:
+    try:
+        return resume(arg)
+    except StopIteration:
+        return None
+
+
 def drive(plan: Generator[Op, Any, Any]) -> Any:
     """Run ``plan`` in this thread, performing each operation as it comes.
 
-    The stepper's work inlined: every cache ``get()`` runs through here.
+    Every cache ``get()`` runs through here.
     """
-    send = plan.send
-    try:
-        op = send(None)
-        while True:
-            try:
-                value = op.run()
-            except BaseException as exc:
-                op = plan.throw(exc)
-                continue
-            op = send(value)
-    except StopIteration as stop:
-        return stop.value
+    result: list[Any] = []
+    steps = _returning(plan, result)
+    op = next(steps, None)
+    while op is not None:
+        try:
+            value = op.run()
+        except BaseException as exc:
+            op = _resume(steps.throw, exc)
+        else:
+            op = _resume(steps.send, value)
+    return result[0]
 
 
 async def adrive(plan: Generator[Op, Any, Any]) -> Any:
