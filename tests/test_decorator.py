@@ -294,6 +294,27 @@ def test_cache_provider_per_instance(tmp_path, clock):
         Broken().f()
 
 
+def test_a_functions_policy_follows_the_caches_settings(cache):
+    """The decorated function keeps its policy between calls, but not past a settings change."""
+    upstream = Upstream()
+
+    @discovery_cached(key="models:<region>", cache=cache, memory_ttl=0)  # every call reads disk
+    def list_models(region):
+        return upstream(region)
+
+    list_models("us-east-1")
+    list_models("us-east-1")
+    assert len(upstream.calls) == 1 and list_models.cache_info().disk_hits == 1
+    cache.disk_ttl_seconds = 0  # no disk tier from now on: neither read nor written
+    list_models("eu-west-1")
+    list_models("us-east-1")
+    assert len(upstream.calls) == 3
+    assert cache_files(cache) == [os.path.basename(cache.file_for("models:us-east-1"))]
+    cache.disk_ttl_seconds = 3600
+    list_models("us-east-1")
+    assert len(upstream.calls) == 3  # the file is read again
+
+
 # -- binding kinds ------------------------------------------------------------------
 
 

@@ -179,19 +179,29 @@ class TieredCache:
             self.redis = connect_fleet(self, fleet)
             self.stores = (*self.stores, self.redis)
 
-    #: What a plain get()'s policy is made of: setting one of these drops the memo.
+    #: What a plain get()'s policy is made of: setting one of these drops it.
     _POLICY_INPUTS = frozenset(
-        ("memory_ttl_seconds", "disk_ttl_seconds", "redis_ttl_seconds", "max_memory_entries")
+        (
+            "memory_ttl_seconds",
+            "disk_ttl_seconds",
+            "redis_ttl_seconds",
+            "max_memory_entries",
+            "stores",
+        )
     )
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
-        if name in self._POLICY_INPUTS or name == "stores":
-            self.__dict__.pop("_plain_policy", None)
+        if name in self._POLICY_INPUTS:
+            self.__dict__.pop("plain_policy", None)
 
     @functools.cached_property
-    def _plain_policy(self) -> Policy:
-        """The policy of a get() without overrides, made once: get() is the hot path."""
+    def plain_policy(self) -> Policy:
+        """The policy of a get() without overrides, made once: get() is the hot path.
+
+        A new object whenever a lifetime, the memory bound or the tiers changed, so
+        a policy derived from it (a decorated function's) knows when to be remade.
+        """
         return Policy(self.ttls())
 
     def data_version(self) -> DataVersion:
@@ -287,7 +297,7 @@ class TieredCache:
             if memory_ttl is None and disk_ttl is None and redis_ttl is None  # the usual call
             else tier_overrides(memory_ttl=memory_ttl, disk_ttl=disk_ttl, redis_ttl=redis_ttl)
         )
-        policy = self._plain_policy if overrides is None else Policy(self.ttls(overrides))
+        policy = self.plain_policy if overrides is None else Policy(self.ttls(overrides))
         found = drive(lookup(self, check_key(key), policy))
         if found is MISS:
             next(self._misses)

@@ -97,6 +97,8 @@ class Core:
         self.stats = Counters()
         self.warned_key_failure = False
         self.is_async = inspect.iscoroutinefunction(raw)
+        #: (the cache's plain policy when made, this function's policy): see policy().
+        self._policy_memo: tuple[object, Policy | None] = (None, None)
 
     # -- resolution -------------------------------------------------------------------
     def resolve_cache(self, instance: Any) -> TieredCache:
@@ -130,8 +132,16 @@ class Core:
             return logger
 
     def policy(self, cache: TieredCache) -> Policy:
-        """This function's policy against ``cache``'s tiers and defaults."""
-        return Policy(
+        """This function's policy against ``cache``'s tiers and defaults.
+
+        Kept while ``cache.plain_policy`` is the same object: it is a new one for
+        another cache, or once that cache's lifetimes changed.
+        """
+        made_for, policy = self._policy_memo
+        if policy is not None and made_for is cache.plain_policy:
+            return policy
+        made_for = cache.plain_policy
+        policy = Policy(
             cache.ttls(self.overrides),
             self.owner,
             self.max_stale,
@@ -139,6 +149,8 @@ class Core:
             self.refresh_ahead,
             self.stats,
         )
+        self._policy_memo = (made_for, policy)
+        return policy
 
     def build_key(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
         """The key, or ``None`` when it can't be built (then the call bypasses the cache)."""

@@ -134,7 +134,9 @@ def lookup_stale(cache: TieredCache, key: str, policy: Policy) -> Plan:
         if ttl <= 0:
             continue
         entry = (
-            (yield Io(store, "get", key, stale=True)) if store.remote else store.get(key, stale=True)
+            (yield Io(store, "get", key, stale=True))
+            if store.remote
+            else store.get(key, stale=True)
         )
         if entry is not MISS and now < entry.expires + policy.max_stale:
             return entry
