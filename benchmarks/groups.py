@@ -339,12 +339,16 @@ def disk_hit(config: Config, folder: str) -> tuple[list[Row], Details]:
         with open(path, "rb") as f:
             data = f.read()
         body = data[data.index(b"\n") + 1 :]
+        texts = _datetime_texts(payload)
         loops = {
             "ours": make_loop("g(k)", {"g": reader.get, "k": KEY}),
             "diskcache": make_loop("g(k)", {"g": dc.get, "k": KEY}),
             "read_orjson": make_loop("r()", {"r": read_and_parse}),
             "orjson_loads": make_loop("loads(b)", {"loads": orjson.loads, "b": body}),
         }
+        if texts:  # what turning the texts back into datetimes costs by itself
+            convert = {"f": dt.datetime.fromisoformat, "texts": texts}
+            loops["convert"] = make_loop("[f(t) for t in texts]", convert)
         hits_before = reader.hits
         med, numbers = _measure(config, loops, cap=max(3, config.iterations // 20))
         _check(len(reader.memory) == 0, "ours: memory tier filled during timing")
@@ -376,8 +380,34 @@ def disk_hit(config: Config, folder: str) -> tuple[list[Row], Details]:
                 med["orjson_loads"],
             ),
         ]
+        if texts:
+            floor_and_convert = Measured(
+                med["read_orjson"] + med["convert"],
+                tuple(
+                    map(sum, zip(med["read_orjson"].samples, med["convert"].samples, strict=True))
+                ),
+            )
+            rows.append(
+                compare(
+                    f"disk_hit.{count}.vs_floor_and_fromisoformat",
+                    f"where the time goes ({tag}): vs the floor + {len(texts)} x "
+                    "datetime.fromisoformat (the conversion itself)",
+                    med["ours"],
+                    "floor + fromisoformat",
+                    floor_and_convert,
+                )
+            )
         details[tag] = {"median_ns": med, "batch_sizes": numbers, "file_bytes": len(data)}
     return rows, details
+
+
+def _datetime_texts(value: Any) -> list[str]:
+    """The ISO texts of every datetime in ``value``, as the cache file holds them."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _datetime_texts(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _datetime_texts(item)]
+    return [value.isoformat()] if isinstance(value, dt.datetime) else []
 
 
 # -- 3. set (write-through) --------------------------------------------------------------
