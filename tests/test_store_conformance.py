@@ -99,6 +99,10 @@ def put(store, clock, key, value, *, ttl=60.0, stale=0.0, owner=None) -> bool:
 def test_satisfies_the_protocol(store):
     assert isinstance(store, Store)
     assert isinstance(store.name, str) and store.name
+    # The read-through path runs a local store's reads inline and yields a remote one's,
+    # which an async caller then awaits through the async twin.
+    assert store.remote is (store.name == "redis")
+    assert callable(getattr(store, "aget", None)) is store.remote
 
 
 def test_missing_key_is_a_miss(store):
