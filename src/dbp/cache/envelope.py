@@ -65,8 +65,7 @@ def check_data_version(value: object) -> DataVersion:
 
 def parse_header(line: bytes | memoryview, data_version: DataVersion) -> Header:
     """Parse and type-check a header line; anything unexpected is :class:`Corrupt`."""
-    import orjson
-
+    orjson = codec.json_lib()
     try:
         header: Any = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
