@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from common import Config, Row, compare
+from harness import check_payload, counting, measure
 from payloads import list_foundation_models_response
 from timing import make_loop
 
@@ -72,7 +73,6 @@ def _check(condition: bool, message: str) -> None:
 
 # -- Redis hit, memory cold ----------------------------------------------------------------
 def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[str, Any]]:
-    import groups
     import orjson
     import redis
     from dogpile.cache import make_region
@@ -104,11 +104,11 @@ def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[s
     _check(isinstance(stored, bytes), "our Redis entry is missing")
     body = stored[stored.index(b"\n") + 1 :]
 
-    redis_reads = groups._counting(reader.redis, "get")
+    redis_reads = counting(reader.redis, "get")
     for who, cache in (("ours redis hit", reader), ("ours disk hit", disk)):
         for _ in range(5):
-            groups._check_payload(cache.get(KEY), payload, who)
-    groups._check_payload(region.get(KEY), payload, "dogpile.cache.redis")
+            check_payload(cache.get(KEY), payload, who)
+    check_payload(region.get(KEY), payload, "dogpile.cache.redis")
     _check(redis_reads[0] == 5, f"{redis_reads[0]} of 5 reader gets read Redis")
     del reader.redis.get
     _check(len(reader.memory) == 0, "the Redis reader kept a memory entry")
@@ -125,7 +125,7 @@ def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[s
         ),
     }
     hits_before = reader.hits
-    med, numbers = groups._measure(config, loops, cap=max(3, config.iterations // 20))
+    med, numbers = measure(config, loops, cap=max(3, config.iterations // 20))
     _check(reader.hits > hits_before and reader.misses == 0, "timed reader gets were not hits")
     _check(len(reader.memory) == 0, "reader memory filled during timing")
     for cache in (writer, reader, disk):

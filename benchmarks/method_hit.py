@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from common import Config, Row, compare
-from groups import Details, _check, _loop_overhead, _measure
+from harness import Details, check, loop_overhead, measure
 from payloads import list_foundation_models_response
 from timing import make_loop
 
@@ -57,9 +57,9 @@ def method_hit(config: Config, folder: str) -> tuple[list[Row], Details]:
     }
     for method in (d.ours, d.ours_provider, d.peer):
         for _ in range(3):
-            _check(method() is payload, f"{method.__name__} value")
-    med, numbers = _measure(config, loops, _loop_overhead(config))
-    _check(calls == {"ours": 1, "ours_provider": 1, "cachetools": 1}, f"methods ran: {calls}")
+            check(method() is payload, f"{method.__name__} value")
+    med, numbers = measure(config, loops, loop_overhead(config))
+    check(calls == {"ours": 1, "ours_provider": 1, "cachetools": 1}, f"methods ran: {calls}")
     peer = "cachetools.cachedmethod(TTLCache)"
     rows = [
         compare(
