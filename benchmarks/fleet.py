@@ -21,14 +21,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from common import Config, Row, compare
-from harness import check_payload, counting, measure
+from harness import KEY, check, check_payload, counting, measure
 from payloads import list_foundation_models_response
 from timing import make_loop
 
 __all__ = ["fleet"]
 
-REGION = "us-east-1"
-KEY = f"bedrock_models:{REGION}"
 SKIP_NOTE = "redis-server (Debian package redis-server) or redis-py not found: fleet group skipped"
 
 
@@ -66,11 +64,6 @@ def redis_server(folder: str) -> Iterator[str]:
         proc.wait(5)
 
 
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(f"benchmark sanity check failed: {message}")
-
-
 # -- Redis hit, memory cold ----------------------------------------------------------------
 def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[str, Any]]:
     import orjson
@@ -101,7 +94,7 @@ def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[s
     assert reader.redis is not None
     name = reader.redis.namer.names(KEY).entry
     stored = raw.get(name)
-    _check(isinstance(stored, bytes), "our Redis entry is missing")
+    check(isinstance(stored, bytes), "our Redis entry is missing")
     body = stored[stored.index(b"\n") + 1 :]
 
     redis_reads = counting(reader.redis, "get")
@@ -109,10 +102,10 @@ def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[s
         for _ in range(5):
             check_payload(cache.get(KEY), payload, who)
     check_payload(region.get(KEY), payload, "dogpile.cache.redis")
-    _check(redis_reads[0] == 5, f"{redis_reads[0]} of 5 reader gets read Redis")
+    check(redis_reads[0] == 5, f"{redis_reads[0]} of 5 reader gets read Redis")
     del reader.redis.get
-    _check(len(reader.memory) == 0, "the Redis reader kept a memory entry")
-    _check(not os.path.exists(reader.cache_dir), "the Redis reader wrote disk files")
+    check(len(reader.memory) == 0, "the Redis reader kept a memory entry")
+    check(not os.path.exists(reader.cache_dir), "the Redis reader wrote disk files")
 
     loops = {
         "ours_redis": make_loop("g(k)", {"g": reader.get, "k": KEY}),
@@ -126,8 +119,8 @@ def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[s
     }
     hits_before = reader.hits
     med, numbers = measure(config, loops, cap=max(3, config.iterations // 20))
-    _check(reader.hits > hits_before and reader.misses == 0, "timed reader gets were not hits")
-    _check(len(reader.memory) == 0, "reader memory filled during timing")
+    check(reader.hits > hits_before and reader.misses == 0, "timed reader gets were not hits")
+    check(len(reader.memory) == 0, "reader memory filled during timing")
     for cache in (writer, reader, disk):
         cache.close()
     raw.close()
@@ -228,14 +221,14 @@ def _stampede(folder: str, url: str, processes: int, keys: list[str], delay: flo
     ]
     deadline = time.monotonic() + 120
     while len([n for n in os.listdir(folder) if n.startswith("go.ready.")]) < processes:
-        _check(time.monotonic() < deadline, "stampede workers did not start")
-        _check(all(p.poll() is None for p in procs), "a stampede worker died at start")
+        check(time.monotonic() < deadline, "stampede workers did not start")
+        check(all(p.poll() is None for p in procs), "a stampede worker died at start")
         time.sleep(0.01)
     open(go, "w").close()
     seconds = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
-        _check(proc.returncode == 0, f"stampede worker failed: {err[-2000:]}")
+        check(proc.returncode == 0, f"stampede worker failed: {err[-2000:]}")
         seconds.append(json.loads(out)["seconds"])
     with open(counter) as f:
         lines = f.read().splitlines()
