@@ -54,6 +54,9 @@ def method_hit(config: Config, folder: str) -> tuple[list[Row], Details]:
         "ours": make_loop("d.ours()", {"d": d}),
         "ours_provider": make_loop("d.ours_provider()", {"d": d}),
         "cachetools": make_loop("d.peer()", {"d": d}),
+        # Where the time goes: binding alone, and the hit without binding.
+        "bind": make_loop("d.ours", {"d": d}),
+        "prebound": make_loop("m()", {"m": d.ours}),
     }
     for method in (d.ours, d.ours_provider, d.peer):
         for _ in range(3):
@@ -79,6 +82,20 @@ def method_hit(config: Config, folder: str) -> tuple[list[Row], Details]:
             med["cachetools"],
             limit=1.0,
             target="<= 1.0",
+        ),
+        compare(
+            "method_hit.bind_share",
+            "where the time goes: binding (d.ours, a BoundHit per access) vs the whole hit",
+            med["bind"],
+            "the method hit",
+            med["ours"],
+        ),
+        compare(
+            "method_hit.prebound_vs_cachedmethod",
+            "where the time goes: the hit through a method bound once (m = d.ours; m())",
+            med["prebound"],
+            peer,
+            med["cachetools"],
         ),
     ]
     return rows, {"method_hit": numbers}

@@ -82,6 +82,8 @@ EXPECTED = {
     "startup.import.vs_dogpile",
     "method_hit.vs_cachedmethod",
     "method_hit.provider_vs_cachedmethod",
+    "method_hit.bind_share",
+    "method_hit.prebound_vs_cachedmethod",
 }
 #: The fleet group starts its own redis-server; without the binary it is skipped.
 FLEET = {
