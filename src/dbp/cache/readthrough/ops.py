@@ -57,29 +57,6 @@ class Call:
 Op = Io | Call
 
 
-class _Stepper:
-    """Feeds a step the outcome of each operation it yields (value or exception)."""
-
-    __slots__ = ("error", "plan", "result", "value")
-
-    def __init__(self, plan: Generator[Op, Any, Any]) -> None:
-        self.plan = plan
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.result: Any = None
-
-    def next(self) -> Op | None:
-        """The next operation, or ``None`` when the step has returned (see ``result``)."""
-        try:
-            if self.error is not None:
-                error, self.error = self.error, None
-                return self.plan.throw(error)
-            return self.plan.send(self.value)
-        except StopIteration as stop:
-            self.result = stop.value
-            return None
-
-
 def _returning(plan: Generator[Op, Any, Any], result: list[Any]) -> Generator[Op, Any, None]:
     """``plan``, its return value put in ``result``: it ends without a ``StopIteration``.
 
@@ -117,10 +94,14 @@ def drive(plan: Generator[Op, Any, Any]) -> Any:
 
 async def adrive(plan: Generator[Op, Any, Any]) -> Any:
     """Run ``plan`` in a coroutine, awaiting each operation's async form."""
-    stepper = _Stepper(plan)
-    while (op := stepper.next()) is not None:
+    result: list[Any] = []
+    steps = _returning(plan, result)
+    op = next(steps, None)
+    while op is not None:
         try:
-            stepper.value = await op.arun()
+            value = await op.arun()
         except BaseException as exc:
-            stepper.error = exc
-    return stepper.result
+            op = _resume(steps.throw, exc)
+        else:
+            op = _resume(steps.send, value)
+    return result[0]
