@@ -97,7 +97,8 @@ def test_profiles_for_a_model(cli):
 
 
 def test_regions_fastest_first_skipping_denied_regions(cli, fake_bedrock):
-    fake_bedrock.delay("us-west-2", 0.3)
+    # Well above a cold client's first request on a loaded machine (0.2 s was not, once).
+    fake_bedrock.delay("us-west-2", 0.6)
     fake_bedrock.deny("us-east-2")
     regions = "us-west-2,us-east-1,us-east-2,eu-west-1"
     result = cli("regions", "--model", SONNET, "--regions", regions, "--json")

@@ -116,7 +116,8 @@ def test_a_model_the_region_does_not_offer_names_the_regions_that_do(cli):
 
 
 def test_all_regions_table_quiet_and_json(cli, fake_bedrock):
-    fake_bedrock.delay("us-west-2", 0.3)
+    # Well above a cold client's first request on a loaded machine (0.2 s was not, once).
+    fake_bedrock.delay("us-west-2", 0.6)
     table = cli("resolve", SONNET, "--all-regions", "--regions", SCANNED)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
