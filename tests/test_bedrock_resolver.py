@@ -220,7 +220,8 @@ def test_a_warm_resolve_makes_no_api_call(make_resolver, make_cache, fake_bedroc
 
 
 def test_resolve_all_lists_every_region_fastest_first(make_resolver, fake_bedrock):
-    for region, delay in (("us-west-2", 0.25), ("ap-northeast-1", 0.5)):
+    # Well above a cold client's first request on a loaded machine, and apart.
+    for region, delay in (("us-west-2", 0.6), ("ap-northeast-1", 1.2)):
         fake_bedrock.delay(region, delay)
     fake_bedrock.deny("eu-west-3")
     resolver = make_resolver()
