@@ -180,15 +180,10 @@ class TieredCache:
             self.stores = (*self.stores, self.redis)
 
     #: What a plain get()'s policy is made of: setting one of these drops it.
-    _POLICY_INPUTS = frozenset(
-        (
-            "memory_ttl_seconds",
-            "disk_ttl_seconds",
-            "redis_ttl_seconds",
-            "max_memory_entries",
-            "stores",
-        )
-    )
+    _POLICY_INPUTS = frozenset((
+        "memory_ttl_seconds", "disk_ttl_seconds", "redis_ttl_seconds", "max_memory_entries",
+        "stores",
+    ))  # fmt: skip
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
@@ -254,15 +249,13 @@ class TieredCache:
         A memory tier bounded to 0 entries is off whatever its lifetime.
         """
         defaults = {
-            "memory": self.memory_ttl_seconds if self.max_memory_entries > 0 else 0.0,
+            "memory": self.memory_ttl_seconds,
             "disk": self.disk_ttl_seconds,
             "redis": self.redis_ttl_seconds,
         }
-        if overrides is None:  # every plain get(): no per-tier lookups
-            return tuple([defaults[store.name] for store in self.stores])
         result = []
         for store in self.stores:
-            ttl = overrides.get(store.name)
+            ttl = None if overrides is None else overrides.get(store.name)
             result.append(defaults[store.name] if ttl is None else ttl)
         if self.max_memory_entries <= 0:
             result[0] = 0.0
