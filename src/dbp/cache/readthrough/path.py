@@ -56,7 +56,7 @@ class ReadThrough:
         still single-flighted and still serving stale on error when allowed.
         ``policy`` defaults to the cache's lifetimes, owner ``None``.
         """
-        key, policy = check_key(key), policy or Policy(self.cache.ttls())
+        key, policy = check_key(key), policy or self.cache.plain_policy
         if not force:
             found = drive(steps.lookup(self.cache, key, policy))
             if found is not MISS:
@@ -75,7 +75,7 @@ class ReadThrough:
         """:meth:`get_or_compute` for coroutine functions (``compute()`` returns an awaitable)."""
         import asyncio
 
-        key, policy = check_key(key), policy or Policy(self.cache.ttls())
+        key, policy = check_key(key), policy or self.cache.plain_policy
         if not force:
             found = await adrive(steps.lookup(self.cache, key, policy))
             if found is not MISS:
