@@ -137,10 +137,10 @@ class Core:
         Kept while ``cache.plain_policy`` is the same object: it is a new one for
         another cache, or once that cache's lifetimes changed.
         """
-        made_for, policy = self._policy_memo
-        if policy is not None and made_for is cache.plain_policy:
-            return policy
         made_for = cache.plain_policy
+        kept_for, policy = self._policy_memo
+        if policy is not None and kept_for is made_for:
+            return policy
         policy = Policy(
             cache.ttls(self.overrides),
             self.owner,
