@@ -194,3 +194,17 @@ def test_get_or_compute_is_the_read_through_path(cache, make_cache):
     assert calls == ["sync", "sync", "async"]
     with pytest.raises(ValueError, match="non-empty"):
         cache.get_or_compute("", compute)
+
+
+def test_a_local_hit_and_its_promotion_yield_nothing_to_the_driver(cache, make_cache):
+    """Memory and disk operations run inline: only a network tier's go through the driver
+    (so an async caller awaits them); a disk hit promoted into memory is one step."""
+    from dbp.cache.readthrough.steps import lookup
+
+    cache.set("k", {"v": 1})
+    reader = make_cache()  # memory empty: the value comes from disk and is promoted
+    plan = lookup(reader, "k", reader.plain_policy)
+    with pytest.raises(StopIteration) as done:
+        next(plan)  # no operation yielded: the whole lookup ran in this one step
+    assert done.value.value.value == {"v": 1} and done.value.value.tier == "disk"
+    assert reader.memory.get("k").value == {"v": 1}  # promoted, inline

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-__all__ = ["Call", "Io", "Op", "adrive", "drive"]
+__all__ = ["Call", "Io", "Op", "adrive", "drive", "on_store"]
 
 #: Async names of the methods whose sync name differs by more than an ``a`` prefix.
 _ASYNC_NAMES = {"acquire": "acquire_async", "release": "release_async"}
@@ -55,6 +55,17 @@ class Call:
 
 
 Op = Io | Call
+
+
+def on_store(store: Any, method: str, *args: Any, **kwargs: Any) -> Generator[Op, Any, Any]:
+    """``store.method(*args, **kwargs)``: run inline on a local store, yielded on a remote one.
+
+    Only a store whose operations cross a network (``store.remote``) has async twins
+    worth awaiting; a memory or file operation is not worth a trip through the driver.
+    """
+    if store.remote:
+        return (yield Io(store, method, *args, **kwargs))
+    return getattr(store, method)(*args, **kwargs)
 
 
 def _returning(plan: Generator[Op, Any, Any], result: list[Any]) -> Generator[Op, Any, None]:

@@ -26,7 +26,7 @@ from .. import codec
 from ..entry import Entry
 from ..info import Counters
 from ..sentinel import MISS
-from .ops import Call, Io, Op
+from .ops import Call, Io, Op, on_store
 
 if TYPE_CHECKING:
     from ..stores.contract import KeyLock, Store
@@ -86,8 +86,7 @@ def lookup(cache: TieredCache, key: str, policy: Policy, *, due_is_miss: bool = 
     for index, store in enumerate(cache.stores):
         if ttls[index] <= 0:
             continue
-        # A local read runs inline: only a network read goes through the driver.
-        entry = (yield Io(store, "get", key)) if store.remote else store.get(key)
+        entry = yield from on_store(store, "get", key)
         if entry is MISS:
             continue
         if index == 0:
@@ -124,7 +123,7 @@ def promote(
             )
             if body is None and store.name != "memory":
                 body = codec.encode(key, entry.value)
-            yield Io(store, "set", key, copy, body=body)
+            yield from on_store(store, "set", key, copy, body=body)
 
 
 def lookup_stale(cache: TieredCache, key: str, policy: Policy) -> Plan:
@@ -133,11 +132,7 @@ def lookup_stale(cache: TieredCache, key: str, policy: Policy) -> Plan:
     for store, ttl in zip(cache.stores, policy.ttls, strict=True):
         if ttl <= 0:
             continue
-        entry = (
-            (yield Io(store, "get", key, stale=True))
-            if store.remote
-            else store.get(key, stale=True)
-        )
+        entry = yield from on_store(store, "get", key, stale=True)
         if entry is not MISS and now < entry.expires + policy.max_stale:
             return entry
     return MISS
@@ -172,7 +167,7 @@ def write(
     for index, (store, ttl) in reversed(tiers):  # farthest first: see below
         if ttl <= 0:
             if policy.drop_skipped:
-                yield Io(store, "delete", key)
+                yield from on_store(store, "delete", key)
             continue
         entry = Entry(
             value,
@@ -183,7 +178,7 @@ def write(
             refresh_at,
         )
         fence = fences[index] if index < len(fences) else None
-        if (yield Io(store, "set", key, entry, fence=fence, body=body)):
+        if (yield from on_store(store, "set", key, entry, fence=fence, body=body)):
             continue
         stored = False
         if fence is not None and (yield from _newer_won(store, key, entry)):
@@ -195,7 +190,7 @@ def write(
 
 def _newer_won(store: Store, key: str, ours: Entry) -> Plan:
     """After a refused fenced write: does ``store`` hold an entry newer than ``ours``?"""
-    found = yield Io(store, "get", key)
+    found = yield from on_store(store, "get", key)
     return found is not MISS and found.created > ours.created
 
 

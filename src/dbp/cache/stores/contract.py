@@ -65,10 +65,10 @@ class KeyLock(Protocol):
 class Store(Protocol):
     """One tier's storage. ``name`` labels its hits in ``cache_info()``.
 
-    ``remote`` says its reads cross a network: the read-through path yields them
-    so that an async caller awaits their async form (``aget``). A local store's
-    reads (memory, a file) are run inline on both paths, costing no round trip
-    through the driver.
+    ``remote`` says its operations cross a network: the read-through path yields
+    them so that an async caller awaits their async form (``aget``). A local
+    store's (memory, a file) run inline on both paths, costing no round trip
+    through the driver (see ``readthrough.ops.on_store``).
     """
 
     name: str
