@@ -230,7 +230,7 @@ def decode(body: bytes | memoryview) -> Any:
     (``orjson.JSONDecodeError`` is a ``ValueError``), which the disk tier treats
     as a corrupt file.
     """
-    types, value = (_orjson or json_lib()).loads(body)
+    types, value = json_lib().loads(body)
     if types:
         value = restore(value, types)
     return value
