@@ -35,7 +35,6 @@ if HERE not in sys.path:
 import groups  # noqa: E402  (sibling modules: this file is run as a script)
 from common import Config, Row  # noqa: E402
 from machine import describe  # noqa: E402
-from method_hit import method_hit  # noqa: E402
 from report import render_markdown  # noqa: E402
 
 __all__ = ["main"]
@@ -86,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     details: dict[str, Any] = {}
     try:
-        for group in (*groups.GROUPS, method_hit):
+        for group in groups.GROUPS:
             t0 = time.perf_counter()
             print(f"... {group.__name__}", file=sys.stderr, flush=True)
             group_dir = os.path.join(work, group.__name__)
