@@ -30,20 +30,31 @@ from ..cache import LOGGER_NAME, DiscoveryCache
 from .access import BedrockModelAccess, ModelAccess
 from .base import ProgressCallback
 from .data import model_id_from_arn, profile_model_ids, profile_regions
-from .errors import ModelNotAvailableError
+from .errors import ModelNotAvailableError, TargetNotUsableError
 from .latency import RegionLatencyTracker
 from .models import BedrockModelDiscovery
 from .profiles import APPLICATION, SYSTEM_DEFINED, BedrockProfileDiscovery
 from .resolution import (
     Prefer,
     Resolution,
-    check_prefer,
+    check_input,
+    find_model,
     invoke_id_of,
     legacy_warning,
     lifecycle_of,
     no_route_reason,
     rank_system_profiles,
 )
+from .target_kinds import Target
+from .target_resolution import (
+    Route,
+    choose_target,
+    kinds_for,
+    provisioned_for,
+    resolution_of,
+    routes_of,
+)
+from .targets import BedrockTargetDiscovery
 
 __all__ = ["BedrockResolver"]
 
@@ -97,6 +108,7 @@ class BedrockResolver:
             account_id=account_id, include_application=include_application, **shared
         )
         self.access = BedrockModelAccess(account_id=account_id, **shared)
+        self.targets = BedrockTargetDiscovery(account_id=account_id, **shared)
         self._warned: set[str] = set()
         self._lock = threading.Lock()
 
@@ -111,7 +123,8 @@ class BedrockResolver:
     @property
     def api_calls(self) -> int:
         """AWS requests made by this resolver's discovery objects (0 on a warm resolve)."""
-        return self.models.api_calls + self.profiles.api_calls + self.access.api_calls
+        parts = (self.models, self.profiles, self.access, self.targets)
+        return sum(part.api_calls for part in parts)
 
     # -- one region -------------------------------------------------------------------
     def resolve(
@@ -124,11 +137,13 @@ class BedrockResolver:
         [Implementation details]
         Raises :class:`~.errors.ModelNotAvailableError` (naming the regions that
         offer the model, from a cached scan of the candidate regions) when there
-        is no route, and :class:`~.errors.RegionUnavailableError` when the region
-        itself is not usable. A LEGACY model resolves, with a warning naming its
-        end-of-life date. ``refresh=True`` asks AWS again for everything it uses.
+        is no route, :class:`~.errors.TargetNotUsableError` when the account's
+        target exists but is not usable (Creating, Failed ...), and
+        :class:`~.errors.RegionUnavailableError` when the region itself is not
+        usable. A LEGACY model resolves, with a warning naming its end-of-life
+        date. ``refresh=True`` asks AWS again for everything it uses.
         """
-        _check_input(model, region, prefer)
+        check_input(model, region, prefer)
         try:
             return self._resolve(model, region, prefer, refresh)
         except _NoRoute as no_route:
@@ -137,11 +152,11 @@ class BedrockResolver:
 
     def check_access(self, model: str, region: str, *, refresh: bool = False) -> ModelAccess:
         """May the account use ``model`` (any form :meth:`resolve` takes) in ``region``?"""
-        _check_input(model, region, "geo")
+        check_input(model, region, "geo")
         model_id = model_id_from_arn(model)
         if model_id is None:
             listed = self.models.list_models(region, refresh=refresh, skip_unavailable=False)
-            profile = None if _find_model(listed, model) else self._find_profile(model, region)
+            profile = None if find_model(listed, model) else self._find_profile(model, region)
             found = profile_model_ids(profile) if profile is not None else []
             model_id = found[0] if found else model
         return self.access.check(model_id, region, refresh=refresh)
@@ -168,7 +183,7 @@ class BedrockResolver:
         regions are left out with a warning. ``invocable_only=False`` keeps the
         regions whose route exists but where the account is denied access.
         """
-        _check_input(model, "all", prefer)
+        check_input(model, "all", prefer)
 
         def per_region(region: str) -> Resolution | None:
             try:
@@ -191,7 +206,8 @@ class BedrockResolver:
 
     def clear_cache(self) -> int:
         """Remove the model lists, profile lists and access answers these classes stored."""
-        return self.models.clear_cache() + self.profiles.clear_cache() + self.access.clear_cache()
+        parts = (self.models, self.profiles, self.access, self.targets)
+        return sum(part.clear_cache() for part in parts)
 
     # -- internals --------------------------------------------------------------------
     def _resolve(self, model: str, region: str, prefer: Prefer, refresh: bool) -> Resolution:
@@ -199,18 +215,28 @@ class BedrockResolver:
         if refresh:  # once per resolve: later lookups read what this stored
             self.profiles.list_profiles(region, refresh=True, skip_unavailable=False)
         arn_model = model_id_from_arn(model)
-        entry = _find_model(listed, arn_model or model)
+        entry = find_model(listed, arn_model or model)
         if entry is None and arn_model is None:
             profile = self._find_profile(model, region)
             if profile is not None:
                 ids = profile_model_ids(profile)
                 model_id = ids[0] if ids else str(profile["inferenceProfileId"])
-                found = _find_model(listed, model_id)
+                found = find_model(listed, model_id)
                 return self._build(model_id, region, found, profile, refresh)
             if any(marker in model for marker in _PROFILE_ARN_MARKERS):
                 raise _NoRoute(model, "no inference profile by that ARN there")
+            kinds = kinds_for(model)
+            if kinds is not None:
+                found_target = self._target(model, region, kinds, listed, refresh)
+                if found_target is not None:
+                    return found_target
         model_id = str(entry["modelId"]) if entry is not None else (arn_model or model)
         types = (entry or {}).get("inferenceTypesSupported") or []
+        if prefer == "provisioned":
+            owned = self.targets.list_targets(region, ["provisioned"], refresh=refresh)
+            bought = [t for t in provisioned_for(model_id, owned) if t.state == "InService"]
+            if bought:
+                return self._build_target(bought[0], model_id, entry, refresh)
         if prefer == "application":
             mine = self.profiles.list_profiles(
                 region, model=model_id, profile_type=APPLICATION, skip_unavailable=False
@@ -230,6 +256,63 @@ class BedrockResolver:
         if ranked:
             return self._build(model_id, region, entry, ranked[0], refresh)
         raise _NoRoute(model_id, no_route_reason(entry))
+
+    def all_targets(self, model: str, region: str, *, refresh: bool = False) -> list[Route]:
+        """
+        [Method intent]
+        Every way the account can invoke ``model`` (any form :meth:`resolve` takes)
+        in ``region``: on demand, each inference profile routing it, each
+        provisioned throughput (and, for a custom model, each deployment); usable
+        or not, with their states. ``[]`` when there is none.
+        """
+        check_input(model, region, "geo")
+        try:
+            res = self.resolve(model, region, refresh=refresh)
+        except (ModelNotAvailableError, TargetNotUsableError):
+            res = None
+        if res is not None and res.target_kind not in (None, "provisioned", "deployment"):
+            return [Route(res.method, res.invoke_id, True, None, res.target_name, res.note)]
+        wanted = res.model_id if res is not None else (model_id_from_arn(model) or model)
+        listed = self.models.list_models(region, skip_unavailable=False)
+        targets = self.targets.list_targets(region, ["deployment", "provisioned"])
+        entry = find_model(listed, wanted)
+        profiles = [] if entry is None else self.profiles.list_profiles(region, model=wanted)
+        return routes_of(wanted, entry, profiles, targets)
+
+    def _target(
+        self,
+        wanted: str,
+        region: str,
+        kinds: tuple[str, ...],
+        listed: list[dict[str, Any]],
+        refresh: bool,
+    ) -> Resolution | None:
+        """The resolution of one of the account's targets, ``None`` if none has that name."""
+        targets = self.targets.list_targets(region, kinds, refresh=refresh, skip_unavailable=False)
+        found = choose_target(wanted, region, targets)
+        if found is None:
+            return None
+        behind = model_id_from_arn(found.model or "")
+        entry = find_model(listed, behind) if behind else None
+        return self._build_target(found, behind, entry, refresh)
+
+    def _build_target(
+        self, target: Target, model_id: str | None, entry: Model | None, refresh: bool
+    ) -> Resolution:
+        """A target's resolution; one serving a foundation model has its access and lifecycle."""
+        if model_id is None or target.kind != "provisioned":
+            return resolution_of(target)
+        status, end_of_life = lifecycle_of(entry)
+        warnings = [legacy_warning(model_id, end_of_life)] if status == "LEGACY" else []
+        for warning in warnings:
+            self._warn_once(warning)
+        return resolution_of(
+            target,
+            model_id=model_id,
+            lifecycle=(status, end_of_life),
+            access=self.access.check(model_id, target.region, refresh=refresh),
+            warnings=warnings,
+        )
 
     def _find_profile(self, wanted: str, region: str) -> Mapping[str, Any] | None:
         """The region's profile with this id or ARN (a system ARN may name another region)."""
@@ -293,7 +376,7 @@ class BedrockResolver:
         return self.latency.order(
             region
             for region, models in found.items()
-            if (m := _find_model(models, model_id)) is not None
+            if (m := find_model(models, model_id)) is not None
             and invocable & set(m.get("inferenceTypesSupported") or [])
         )
 
@@ -302,20 +385,3 @@ class BedrockResolver:
             first = text not in self._warned
             self._warned.add(text)
         logger.log(logging.WARNING if first else logging.DEBUG, "%s", text)
-
-
-def _find_model(models: Iterable[Model], wanted: str) -> Model | None:
-    for model in models:
-        if wanted in (model.get("modelId"), model.get("modelArn")):
-            return model
-    return None
-
-
-def _check_input(model: object, region: object, prefer: str) -> None:
-    if not isinstance(model, str) or not model.strip():
-        raise ValueError(
-            f"model must be a model id, model ARN, inference-profile id or ARN, not {model!r}"
-        )
-    if not isinstance(region, str) or not region.strip():
-        raise ValueError(f"region must be a region name such as 'us-east-1', not {region!r}")
-    check_prefer(prefer)
