@@ -8,11 +8,17 @@ throughput isn't supported``. Every caller otherwise hand-writes the mapping to 
 
 [Design principles]
 - Built on the discovery classes and their caches (model lists, profile lists,
-  model access): nothing new is cached, and a warm resolve makes no API call.
+  model access, the account's targets): nothing new is cached, and a warm resolve
+  makes no API call.
 - Preference: on demand when the region supports it; else a system-defined
   profile available in the region that routes to the model, geographic before
   ``global.`` (``prefer="global"`` reverses that); the caller's application
-  profile first with ``prefer="application"``.
+  profile first with ``prefer="application"``, its InService provisioned
+  throughput first with ``prefer="provisioned"``.
+- The account's own targets (provisioned throughput, custom models, deployments,
+  imported models, prompt routers, marketplace endpoints) resolve by name or ARN
+  (rules in :mod:`.target_resolution`); one that is not usable is an error, never
+  an invoke ID.
 - Idempotent: a profile id or ARN resolves to that profile, so resolving a
   resolution's ``invoke_id`` gives the same resolution.
 - A model with no route is a :class:`~.errors.ModelNotAvailableError` naming the
@@ -22,14 +28,13 @@ throughput isn't supported``. Every caller otherwise hand-writes the mapping to 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..cache import LOGGER_NAME, DiscoveryCache
 from .access import BedrockModelAccess, ModelAccess
 from .base import ProgressCallback
-from .data import model_id_from_arn, profile_model_ids, profile_regions
+from .data import model_id_from_arn, profile_model_ids
 from .errors import ModelNotAvailableError, TargetNotUsableError
 from .latency import RegionLatencyTracker
 from .models import BedrockModelDiscovery
@@ -39,19 +44,13 @@ from .resolution import (
     Resolution,
     check_input,
     find_model,
-    invoke_id_of,
-    legacy_warning,
-    lifecycle_of,
     no_route_reason,
     rank_system_profiles,
 )
-from .target_kinds import Target
+from .resolution_builder import ResolutionBuilder
 from .target_resolution import (
     Route,
-    choose_target,
     kinds_for,
-    provisioned_for,
-    resolution_of,
     routes_of,
 )
 from .targets import BedrockTargetDiscovery
@@ -78,13 +77,14 @@ class _NoRoute(Exception):
 class BedrockResolver:
     """
     [Class intent]
-    Resolve a model id, foundation-model ARN, inference-profile id or ARN to the
-    id to invoke from a region, with its route, lifecycle and the account's access.
+    Resolve a model id, foundation-model ARN, inference-profile id or ARN, or the
+    name or ARN of one of the account's targets, to the id to invoke from a
+    region, with its route, lifecycle and the account's access.
 
     [Implementation details]
     Takes the :class:`~.base.DiscoveryBase` options (``session``, ``endpoint_url``,
     ``cache``, ``regions`` ...) plus ``account_id`` and ``include_application``;
-    its three discovery objects (``models``, ``profiles``, ``access``) share one
+    its four discovery objects (``models``, ``profiles``, ``access``, ``targets``) share one
     set of clients, cache and latency tracker. Example::
 
         resolver = BedrockResolver(boto3.Session())
@@ -109,8 +109,7 @@ class BedrockResolver:
         )
         self.access = BedrockModelAccess(account_id=account_id, **shared)
         self.targets = BedrockTargetDiscovery(account_id=account_id, **shared)
-        self._warned: set[str] = set()
-        self._lock = threading.Lock()
+        self._build = ResolutionBuilder(self.access, self.targets)
 
     @property
     def cache(self) -> DiscoveryCache:
@@ -222,21 +221,20 @@ class BedrockResolver:
                 ids = profile_model_ids(profile)
                 model_id = ids[0] if ids else str(profile["inferenceProfileId"])
                 found = find_model(listed, model_id)
-                return self._build(model_id, region, found, profile, refresh)
+                return self._build.model(model_id, region, found, profile, refresh)
             if any(marker in model for marker in _PROFILE_ARN_MARKERS):
                 raise _NoRoute(model, "no inference profile by that ARN there")
             kinds = kinds_for(model)
             if kinds is not None:
-                found_target = self._target(model, region, kinds, listed, refresh)
+                found_target = self._build.own_target(model, region, kinds, listed, refresh)
                 if found_target is not None:
                     return found_target
         model_id = str(entry["modelId"]) if entry is not None else (arn_model or model)
         types = (entry or {}).get("inferenceTypesSupported") or []
         if prefer == "provisioned":
-            owned = self.targets.list_targets(region, ["provisioned"], refresh=refresh)
-            bought = [t for t in provisioned_for(model_id, owned) if t.state == "InService"]
-            if bought:
-                return self._build_target(bought[0], model_id, entry, refresh)
+            bought = self._build.provisioned(model_id, region, entry, refresh)
+            if bought is not None:
+                return bought
         if prefer == "application":
             mine = self.profiles.list_profiles(
                 region, model=model_id, profile_type=APPLICATION, skip_unavailable=False
@@ -246,15 +244,15 @@ class BedrockResolver:
                 key=lambda p: str(p.get("inferenceProfileName", "")),
             )
             if active:
-                return self._build(model_id, region, entry, active[0], refresh)
+                return self._build.model(model_id, region, entry, active[0], refresh)
         if "ON_DEMAND" in types:
-            return self._build(model_id, region, entry, None, refresh)
+            return self._build.model(model_id, region, entry, None, refresh)
         system = self.profiles.list_profiles(
             region, model=model_id, profile_type=SYSTEM_DEFINED, skip_unavailable=False
         )
         ranked = rank_system_profiles(system, prefer)
         if ranked:
-            return self._build(model_id, region, entry, ranked[0], refresh)
+            return self._build.model(model_id, region, entry, ranked[0], refresh)
         raise _NoRoute(model_id, no_route_reason(entry))
 
     def all_targets(self, model: str, region: str, *, refresh: bool = False) -> list[Route]:
@@ -279,41 +277,6 @@ class BedrockResolver:
         profiles = [] if entry is None else self.profiles.list_profiles(region, model=wanted)
         return routes_of(wanted, entry, profiles, targets)
 
-    def _target(
-        self,
-        wanted: str,
-        region: str,
-        kinds: tuple[str, ...],
-        listed: list[dict[str, Any]],
-        refresh: bool,
-    ) -> Resolution | None:
-        """The resolution of one of the account's targets, ``None`` if none has that name."""
-        targets = self.targets.list_targets(region, kinds, refresh=refresh, skip_unavailable=False)
-        found = choose_target(wanted, region, targets)
-        if found is None:
-            return None
-        behind = model_id_from_arn(found.model or "")
-        entry = find_model(listed, behind) if behind else None
-        return self._build_target(found, behind, entry, refresh)
-
-    def _build_target(
-        self, target: Target, model_id: str | None, entry: Model | None, refresh: bool
-    ) -> Resolution:
-        """A target's resolution; one serving a foundation model has its access and lifecycle."""
-        if model_id is None or target.kind != "provisioned":
-            return resolution_of(target)
-        status, end_of_life = lifecycle_of(entry)
-        warnings = [legacy_warning(model_id, end_of_life)] if status == "LEGACY" else []
-        for warning in warnings:
-            self._warn_once(warning)
-        return resolution_of(
-            target,
-            model_id=model_id,
-            lifecycle=(status, end_of_life),
-            access=self.access.check(model_id, target.region, refresh=refresh),
-            warnings=warnings,
-        )
-
     def _find_profile(self, wanted: str, region: str) -> Mapping[str, Any] | None:
         """The region's profile with this id or ARN (a system ARN may name another region)."""
         ids = {wanted}
@@ -326,49 +289,6 @@ class BedrockResolver:
                 return profile
         return None
 
-    def _build(
-        self,
-        model_id: str,
-        region: str,
-        entry: Model | None,
-        profile: Mapping[str, Any] | None,
-        refresh: bool,
-    ) -> Resolution:
-        status, end_of_life = lifecycle_of(entry)
-        warnings = []
-        if status == "LEGACY":
-            warnings.append(legacy_warning(model_id, end_of_life))
-            self._warn_once(warnings[-1])
-        access = self.access.check(model_id, region, refresh=refresh)
-        if access.status == "unknown":  # the access object has warned already
-            warnings.append(f"access unknown: {access.reason}")
-        if profile is None:
-            return Resolution(
-                model_id=model_id,
-                region=region,
-                invoke_id=model_id,
-                method="on-demand",
-                routes_to=(region,),
-                lifecycle=status,
-                end_of_life=end_of_life,
-                access=access,
-                warnings=tuple(warnings),
-            )
-        return Resolution(
-            model_id=model_id,
-            region=region,
-            invoke_id=invoke_id_of(profile),
-            method="inference-profile",
-            routes_to=tuple(profile_regions(profile)) or (region,),
-            lifecycle=status,
-            end_of_life=end_of_life,
-            access=access,
-            profile_id=str(profile.get("inferenceProfileId")),
-            profile_arn=profile.get("inferenceProfileArn"),
-            profile_type=profile.get("type"),
-            warnings=tuple(warnings),
-        )
-
     def _offering(self, model_id: str) -> list[str]:
         """Regions whose (cached) listing offers ``model_id`` on demand or by profile."""
         found = self.models.scan(on_error="skip")
@@ -379,9 +299,3 @@ class BedrockResolver:
             if (m := find_model(models, model_id)) is not None
             and invocable & set(m.get("inferenceTypesSupported") or [])
         )
-
-    def _warn_once(self, text: str) -> None:
-        with self._lock:
-            first = text not in self._warned
-            self._warned.add(text)
-        logger.log(logging.WARNING if first else logging.DEBUG, "%s", text)

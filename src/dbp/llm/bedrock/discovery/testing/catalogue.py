@@ -40,6 +40,7 @@ def foundation_model(
     input_modalities: Iterable[str] = ("TEXT",),
     output_modalities: Iterable[str] = ("TEXT",),
     customizations: Iterable[str] = (),
+    streaming: bool = True,
     status: str = "ACTIVE",
     end_of_life: str | None = None,
 ) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def foundation_model(
         "providerName": provider or vendor.capitalize(),
         "inputModalities": list(input_modalities),
         "outputModalities": list(output_modalities),
-        "responseStreamingSupported": True,
+        "responseStreamingSupported": streaming,
         "customizationsSupported": list(customizations),
         "inferenceTypesSupported": list(inference_types),
         "modelLifecycle": lifecycle,
@@ -189,6 +190,7 @@ def default_catalog() -> dict[str, RegionCatalog]:
                 name="Embed English",
                 output_modalities=("EMBEDDING",),
                 inference_types=("ON_DEMAND", "BATCH_V2"),
+                streaming=False,
             ),
         ]
         access: dict[str, dict[str, Any]] = {}

@@ -153,8 +153,9 @@ def prompt_router(
     models: tuple[str, ...],
     fallback: str,
     router_type: str = "custom",
+    default_id: str | None = None,
 ) -> dict[str, Any]:
-    """A ``PromptRouterSummary``; default routers' ARNs are ``default-prompt-router/...``.
+    """A ``PromptRouterSummary``; default routers' ARNs are ``default-prompt-router/<default_id>``.
 
     ``models`` and ``fallback`` are inference-profile ids the router chooses between.
     """
@@ -255,12 +256,13 @@ def default_targets(region: str, account: str) -> dict[str, list[dict[str, Any]]
         "ListImportedModels": [imported_model("my-llama", region, account)],
         "ListPromptRouters": [
             prompt_router(
-                "anthropic.claude:1",
+                "Anthropic Prompt Router",
                 region,
                 account,
                 models=(f"us.{_HAIKU}", f"us.{_SONNET}"),
                 fallback=f"us.{_HAIKU}",
                 router_type="default",
+                default_id="anthropic.claude:1",
             ),
             prompt_router(
                 "my-router",
