@@ -96,7 +96,7 @@ def problems(shape: Any, value: Any, path: str = "$") -> list[str]:
 
 def _length(shape: Any, length: int, path: str, exempt: bool) -> list[str]:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if exempt or (low is None or length >= low) and (high is None or length <= high):
+    if exempt or ((low is None or length >= low) and (high is None or length <= high)):
         return []
     return [f"{path}: length {length} outside [{low}, {high}] ({shape.name})"]
 

@@ -90,11 +90,27 @@ def test_started_from_a_shell_it_prints_its_url_and_what_to_export(tmp_path):
         assert exports["URL"].startswith("http://127.0.0.1:")
         assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"} <= set(exports)
         cli = subprocess.run(
-            [sys.executable, "-m", "dbp.llm.bedrock.discovery", "--endpoint-url",
-             exports["URL"], "--cache-dir", str(tmp_path), "targets", "--region", "us-east-1",
-             "--type", "provisioned", "--json"],  # fmt: skip
-            env={**env, **exports, "AWS_CONFIG_FILE": os.devnull,
-                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull},  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "dbp.llm.bedrock.discovery",
+                "--endpoint-url",
+                exports["URL"],
+                "--cache-dir",
+                str(tmp_path),
+                "targets",
+                "--region",
+                "us-east-1",
+                "--type",
+                "provisioned",
+                "--json",
+            ],
+            env={
+                **env,
+                **exports,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            },
             capture_output=True,
             text=True,
             timeout=60,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
 from urllib.parse import urlsplit
 
 import pytest
-from stand_in_contract import KNOWN_EXCEEDED, problems, service_model
 
 from dbp.llm.bedrock.discovery.testing import FakeBedrockServer
 from dbp.llm.bedrock.discovery.testing.wire import operation_of
+from stand_in_contract import KNOWN_EXCEEDED, problems, service_model
 
 _SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -92,17 +93,15 @@ def _drive(server: FakeBedrockServer, session) -> None:
                 paginator = client.get_paginator(method)
                 calls.append(lambda p=paginator, k=kwargs: list(p.paginate(**k)))
         for call in calls:
-            try:
+            with contextlib.suppress(ClientError):
                 call()
-            except ClientError:
-                pass
     server.set_access(HAIKU, agreement="PENDING")
     server.throttle("us-east-1", times=1)
     server.deny("us-west-2", operation="ListPromptRouters")
     server.fail("eu-west-1", 500, "InternalServerException", times=1)
     client = session.client("bedrock", region_name="us-east-1", endpoint_url=server.url)
     for call in (
-        lambda: client.list_foundation_models(),
+        client.list_foundation_models,
         lambda: client.get_foundation_model_availability(modelId=HAIKU),
         lambda: session.client(
             "bedrock", region_name="us-west-2", endpoint_url=server.url
@@ -111,10 +110,8 @@ def _drive(server: FakeBedrockServer, session) -> None:
             "bedrock", region_name="eu-west-1", endpoint_url=server.url
         ).list_custom_models(),
     ):
-        try:
+        with contextlib.suppress(ClientError):
             call()
-        except ClientError:
-            pass
     # What boto3 refuses to send (it validates maxResults), the service answers with 400.
     _raw_get(server.url, "/provisioned-model-throughputs?maxResults=0")
     _raw_get(server.url, "/custom-models?nextToken=%%%")

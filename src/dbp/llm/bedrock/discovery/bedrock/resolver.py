@@ -48,11 +48,7 @@ from .resolution import (
     rank_system_profiles,
 )
 from .resolution_builder import ResolutionBuilder
-from .target_resolution import (
-    Route,
-    kinds_for,
-    routes_of,
-)
+from .target_resolution import Route, find_target, kinds_for, route_of, routes_of
 from .targets import BedrockTargetDiscovery
 
 __all__ = ["BedrockResolver"]
@@ -262,20 +258,31 @@ class BedrockResolver:
         in ``region``: on demand, each inference profile routing it, each
         provisioned throughput (and, for a custom model, each deployment); usable
         or not, with their states. ``[]`` when there is none.
+
+        [Implementation details]
+        A provisioned throughput or deployment stands for the model behind it; a
+        router, imported model or marketplace endpoint for itself alone.
         """
         check_input(model, region, "geo")
         try:
-            res = self.resolve(model, region, refresh=refresh)
+            res: Resolution | None = self.resolve(model, region, refresh=refresh)
         except (ModelNotAvailableError, TargetNotUsableError):
             res = None
-        if res is not None and res.target_kind not in (None, "provisioned", "deployment"):
-            return [Route(res.method, res.invoke_id, True, None, res.target_name, res.note)]
-        wanted = res.model_id if res is not None else (model_id_from_arn(model) or model)
+        kinds = kinds_for(model) if res is None or res.target_kind is not None else None
+        targets = self.targets.list_targets(region, kinds) if kinds else []
+        target = find_target(model, targets)
+        if target is not None and target.kind not in ("custom", "provisioned", "deployment"):
+            return [route_of(target)]
+        if target is not None:
+            wanted = target.arn if target.kind == "custom" else str(target.model)
+            wanted = model_id_from_arn(wanted) or wanted
+        else:
+            wanted = res.model_id if res is not None else (model_id_from_arn(model) or model)
         listed = self.models.list_models(region, skip_unavailable=False)
-        targets = self.targets.list_targets(region, ["deployment", "provisioned"])
         entry = find_model(listed, wanted)
         profiles = [] if entry is None else self.profiles.list_profiles(region, model=wanted)
-        return routes_of(wanted, entry, profiles, targets)
+        owned = self.targets.list_targets(region, ["deployment", "provisioned"])
+        return routes_of(wanted, entry, profiles, owned)
 
     def _find_profile(self, wanted: str, region: str) -> Mapping[str, Any] | None:
         """The region's profile with this id or ARN (a system ARN may name another region)."""

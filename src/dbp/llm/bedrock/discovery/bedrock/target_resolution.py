@@ -30,9 +30,11 @@ from .target_kinds import Target
 __all__ = [
     "Route",
     "choose_target",
+    "find_target",
     "kinds_for",
     "provisioned_for",
     "resolution_of",
+    "route_of",
     "routes_of",
 ]
 
@@ -99,6 +101,18 @@ def provisioned_for(model: str, targets: Iterable[Target]) -> list[Target]:
     return sorted(found, key=lambda t: (t.state != "InService", not t.usable, t.name))
 
 
+def find_target(wanted: str, targets: Sequence[Target]) -> Target | None:
+    """The target whose ARN, else whose name, is ``wanted``."""
+    found = next((t for t in targets if t.arn == wanted), None)
+    return found or next((t for t in targets if t.name == wanted), None)
+
+
+def route_of(target: Target) -> Route:
+    """A target as one way to invoke: its ARN, state, and why not when not usable."""
+    note = target.note if target.usable else target.unusable_reason()
+    return Route(_METHODS[target.kind], target.arn, target.usable, target.state, target.name, note)
+
+
 def choose_target(wanted: str, region: str, targets: Sequence[Target]) -> Target | None:
     """
     [Method intent]
@@ -110,8 +124,7 @@ def choose_target(wanted: str, region: str, targets: Sequence[Target]) -> Target
     InService provisioned throughput. Raises :class:`TargetNotUsableError` when the
     target (or every route of a custom model) exists but is not usable.
     """
-    found = next((t for t in targets if t.arn == wanted), None)
-    found = found or next((t for t in targets if t.name == wanted), None)
+    found = find_target(wanted, targets)
     if found is None:
         return None
     if found.kind != "custom":
@@ -201,9 +214,4 @@ def routes_of(
         )
     listed = list(targets)
     mine = [t for t in listed if t.kind == "deployment" and t.model == model]
-    for target in (*mine, *provisioned_for(model, listed)):
-        note = None if target.usable else target.unusable_reason()
-        routes.append(
-            Route(_METHODS[target.kind], target.arn, target.usable, target.state, target.name, note)
-        )
-    return routes
+    return routes + [route_of(t) for t in (*mine, *provisioned_for(model, listed))]
