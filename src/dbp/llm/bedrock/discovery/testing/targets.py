@@ -155,7 +155,7 @@ def prompt_router(
     router_type: str = "custom",
     default_id: str | None = None,
 ) -> dict[str, Any]:
-    """A ``PromptRouterSummary``; default routers' ARNs are ``default-prompt-router/<default_id>``.
+    """A ``PromptRouterSummary``; a default router's ARN is ``default-prompt-router/<default_id>``.
 
     ``models`` and ``fallback`` are inference-profile ids the router chooses between.
     """
@@ -164,7 +164,7 @@ def prompt_router(
         return {"modelArn": f"arn:aws:bedrock:{region}:{account}:inference-profile/{profile_id}"}
 
     resource = (
-        f"default-prompt-router/{name}"
+        f"default-prompt-router/{default_id or name}"
         if router_type == "default"
         else f"prompt-router/{_suffix(name)}"
     )
