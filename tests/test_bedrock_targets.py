@@ -51,7 +51,8 @@ def test_every_kind_is_listed_with_its_invoke_id_and_state(make_targets, fake_be
         ("old-endpoint", "INCOMPATIBLE_ENDPOINT"),
     ):
         assert (found[name].state, found[name].usable) == (state, False), name
-        assert found[name].to_dict()["invokeId"] is None  # never handed out as an invoke ID
+        assert found[name].invoke_id is None, name  # never handed out as an invoke ID
+        assert found[name].to_dict()["invokeId"] is None
     assert found["faq-bot"].invoke_id is None  # a custom model is invoked through a route
     assert found["my-llama"].note == "InvokeModel only: Converse does not take imported models"
     assert found["Anthropic Prompt Router"].arn.split(":")[5].startswith("default-prompt-router/")

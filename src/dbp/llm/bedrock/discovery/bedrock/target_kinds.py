@@ -135,9 +135,9 @@ class Target:
     One invocable thing of an account in a region, whatever its kind.
 
     [Implementation details]
-    ``invoke_id`` is what to pass as ``modelId`` (the resource's ARN); a custom
-    model's is ``None`` here (it is invoked through a deployment or provisioned
-    throughput: the resolver picks one). ``state`` is the service's status
+    ``invoke_id`` is what to pass as ``modelId`` (the resource's ARN); ``None`` when
+    the target is not usable, and for a custom model (it is invoked through a
+    deployment or provisioned throughput: the resolver picks one). ``state`` is the service's status
     (``None`` for imported models, which have none); ``usable`` is False for
     states such as Creating, Failed or INCOMPATIBLE_ENDPOINT. ``model`` is the
     model behind it (base, custom or hub model ARN) when the summary names one.
@@ -172,7 +172,7 @@ class Target:
             "name": self.name,
             "arn": self.arn,
             "region": self.region,
-            "invokeId": self.invoke_id if self.usable else None,
+            "invokeId": self.invoke_id,
             "state": self.state,
             "usable": self.usable,
             "model": self.model,
@@ -206,7 +206,7 @@ def to_target(kind: TargetKind, summary: Mapping[str, Any], region: str) -> Targ
         region=region,
         state=None if state is None else str(state),
         usable=usable,
-        invoke_id=None if kind == "custom" else arn,
+        invoke_id=arn if usable and kind != "custom" else None,
         model=None if model is None else str(model),
         note=IMPORTED_NOTE if kind == "imported" else None,
         summary=summary,
