@@ -24,8 +24,7 @@ import tempfile
 
 from offline import start_stand_in
 
-from dbp.llm.bedrock.discovery import BedrockResolver, DiscoveryCache
-from dbp.llm.bedrock.discovery.bedrock.errors import TargetNotUsableError
+from dbp.llm.bedrock.discovery import BedrockResolver, DiscoveryCache, TargetNotUsableError
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 #: (what to resolve, what it is) on the stand-in's us-east-1 catalogue.
