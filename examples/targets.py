@@ -22,7 +22,7 @@ import logging
 import sys
 import tempfile
 
-from offline import start_stand_in
+from offline import connect
 
 from dbp.llm.bedrock.discovery import BedrockResolver, DiscoveryCache, TargetNotUsableError
 
@@ -67,19 +67,8 @@ def show(resolver: BedrockResolver, cases: list[tuple[str, str]], region: str) -
 def main() -> int:
     args = parse_args()
     logging.basicConfig(level=logging.ERROR)  # the example prints what matters itself
-    use_aws = args.aws or args.profile is not None
     base_dir = args.cache_dir or tempfile.mkdtemp(prefix="dbp-targets-")
-
-    import boto3
-
-    server = None
-    if use_aws:
-        session = boto3.Session(profile_name=args.profile)
-        endpoint_url = None
-        print(f"Using REAL AWS (credentials from {args.profile or 'the default chain'})")
-    else:
-        server, session = start_stand_in({})
-        endpoint_url = server.url
+    server, session, endpoint_url = connect(args.aws, args.profile, {})
     print(f"Cache folder: {base_dir}\n")
     region = args.region
 
@@ -95,7 +84,7 @@ def main() -> int:
         print(f"   {resolver.api_calls} API call(s)\n")
 
         print("2. resolve each kind:")
-        cases = [(t.name, t.label) for t in targets] if use_aws else OFFLINE_CASES
+        cases = OFFLINE_CASES if server is not None else [(t.name, t.label) for t in targets]
         show(resolver, cases, region)
         print()
 

@@ -12,14 +12,6 @@ from dbp.llm.bedrock.discovery.bedrock.errors import BedrockDiscoveryError
 from dbp.llm.bedrock.discovery.bedrock.targets import BedrockTargetDiscovery
 
 ACCOUNT = "111122223333"
-OPERATIONS = (
-    "ListProvisionedModelThroughputs",
-    "ListCustomModels",
-    "ListCustomModelDeployments",
-    "ListImportedModels",
-    "ListPromptRouters",
-    "ListMarketplaceModelEndpoints",
-)
 
 
 @pytest.fixture
