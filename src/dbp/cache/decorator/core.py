@@ -85,7 +85,7 @@ class Core:
         if max_stale is not None and self.stale_on is None:
             raise ValueError("max_stale only applies with serve_stale_on_error")
         self.max_stale = (
-            ttl_seconds(max_stale, "max_stale", default=DEFAULT_MAX_STALE_SECONDS)
+            ttl_seconds(max_stale, "max_stale", default=DEFAULT_MAX_STALE_SECONDS, zero=None)
             if self.stale_on is not None
             else 0.0
         )
