@@ -12,8 +12,8 @@ would do its arithmetic across a DST change differently from the one in memory.
   pay nothing): Python's own ``isoformat()`` (offsets to the microsecond), plus the
   zone's key in brackets for a ``ZoneInfo`` that has one, as in RFC 9557:
   ``2024-10-27T02:30:00+01:00[Europe/Amsterdam]``.
-- Reading rebuilds the wall time in ``ZoneInfo(key)`` and recovers ``fold`` from
-  the stored offset, so ambiguous and skipped wall times come back as they went in.
+- ``fold=1`` is written as a ``[fold=1]`` suffix: with the wall time it fixes the
+  offset of an ambiguous or skipped wall time in ``ZoneInfo(key)``, as it went in.
 - Other ``tzinfo`` classes (dateutil, pytz) come back as the fixed offset of their
   instant, exact to the microsecond: they have no portable name.
 """
@@ -27,6 +27,7 @@ from typing import Any
 __all__ = ["exact_text", "from_exact_text", "iso_text", "needs_exact_text"]
 
 _MINUTE = _dt.timedelta(minutes=1)
+_FOLD = "[fold=1]"
 
 
 def _zone_key(tz: object) -> str | None:
@@ -40,6 +41,8 @@ def _zone_key(tz: object) -> str | None:
 
 def needs_exact_text(value: _dt.datetime) -> bool:
     """Whether orjson's text of ``value`` would bring back a different datetime."""
+    if value.fold:  # orjson does not write it
+        return True
     tz = value.tzinfo
     if tz is None or tz is _dt.timezone.utc:
         return False
@@ -50,9 +53,12 @@ def needs_exact_text(value: _dt.datetime) -> bool:
 
 
 def exact_text(value: _dt.datetime) -> str:
-    """ISO text with the full offset, and ``[zone key]`` for a named zone."""
+    """ISO text with the full offset, then ``[zone key]`` for a named zone, ``[fold=1]``."""
+    text = value.isoformat()
     key = _zone_key(value.tzinfo)
-    return value.isoformat() if key is None else f"{value.isoformat()}[{key}]"
+    if key is not None:
+        text += f"[{key}]"
+    return text + _FOLD if value.fold else text
 
 
 def iso_text(value: Any) -> str:
@@ -72,23 +78,24 @@ def from_exact_text(text: str) -> _dt.datetime:
     """
     if type(text) is not str:
         raise TypeError(f"datetime stored as {type(text).__name__}, not str")
+    fold = int(text.endswith(_FOLD))
+    if fold:
+        text = text[: -len(_FOLD)]
     key = None
     if text.endswith("]"):
         cut = text.index("[")
         text, key = text[:cut], text[cut + 1 : -1]
     sign_at = max(text.rfind("+"), text.rfind("-"))
-    if sign_at <= text.find("T"):
-        raise ValueError(f"exact datetime {text!r} has no offset")
-    stamp = _dt.datetime.fromisoformat(text[:sign_at])
-    fixed = stamp.replace(tzinfo=_dt.timezone(_offset(text[sign_at:])))
+    if sign_at <= text.find("T"):  # naive: the dashes are the date's
+        if key is not None:
+            raise ValueError(f"zoned datetime {text!r} has no offset")
+        return _dt.datetime.fromisoformat(text).replace(fold=fold)
+    stamp = _dt.datetime.fromisoformat(text[:sign_at]).replace(fold=fold)
     if key is None:
-        return fixed
+        return stamp.replace(tzinfo=_dt.timezone(_offset(text[sign_at:])))
     from zoneinfo import ZoneInfo  # only records holding a zoned datetime need it
 
-    local = stamp.replace(tzinfo=ZoneInfo(key))
-    if local.utcoffset() != fixed.utcoffset():  # the second of two equal wall times
-        local = local.replace(fold=1)
-    return local
+    return stamp.replace(tzinfo=ZoneInfo(key))  # its wall time and fold fix the offset
 
 
 def _offset(text: str) -> _dt.timedelta:
