@@ -23,7 +23,7 @@ from typing import NamedTuple
 import pytest
 
 from conftest import cache_files
-from dbp.llm.bedrock.discovery import discovery_cached
+from dbp.llm.bedrock.discovery import DiscoveryCache, discovery_cached
 
 WITHOUT_CACHING = "without caching"
 
@@ -172,8 +172,8 @@ VALUE_ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize(("value", "other"), VALUE_ARGUMENTS)
-def test_values_whose_text_is_their_value_are_cached_and_told_apart(cache, caplog, value, other):
+def _counting(cache: DiscoveryCache):
+    """A cached function returning how many times it really ran."""
     calls = []
 
     @discovery_cached(cache=cache)
@@ -181,6 +181,12 @@ def test_values_whose_text_is_their_value_are_cached_and_told_apart(cache, caplo
         calls.append(arg)
         return len(calls)
 
+    return f
+
+
+@pytest.mark.parametrize(("value", "other"), VALUE_ARGUMENTS)
+def test_values_whose_text_is_their_value_are_cached_and_told_apart(cache, caplog, value, other):
+    f = _counting(cache)
     with caplog.at_level(logging.WARNING):
         assert f(value) == 1
         assert f(value) == 1  # cached
@@ -195,13 +201,7 @@ def test_values_whose_text_is_their_value_are_cached_and_told_apart(cache, caplo
     ids=["custom-repr", "eq-false-dataclass", "nested", "dict-value", "builtin-function", "object"],
 )
 def test_other_arguments_bypass_with_one_warning(cache, caplog, value):
-    calls = []
-
-    @discovery_cached(cache=cache)
-    def f(arg):
-        calls.append(arg)
-        return len(calls)
-
+    f = _counting(cache)
     with caplog.at_level(logging.WARNING):
         assert f(value) == 1
         assert f(value) == 2  # not cached
