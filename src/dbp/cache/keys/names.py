@@ -53,7 +53,9 @@ def stable_name(func: Any, depth: int = 0) -> str:
     bound_to = getattr(func, "__self__", None)
     if inspect.ismethod(func):
         return stable_name(func.__func__, depth) + bound_text((bound_to,), {}, func)
-    if inspect.isfunction(func) or inspect.isclass(func) or inspect.isbuiltin(func):
+    if inspect.isbuiltin(func) and not (bound_to is None or inspect.ismodule(bound_to)):
+        return derived_key_prefix(func) + bound_text((bound_to,), {}, func)  # {}.get, say
+    if inspect.isroutine(func) or inspect.isclass(func):
         return derived_key_prefix(func) + closure_text(func, depth)
     try:  # a callable object: its value is its identity, if it has one
         return stable_text(func)

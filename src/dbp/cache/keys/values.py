@@ -65,8 +65,12 @@ def placeholder_text(value: Any) -> str:
     """What a ``<name>`` placeholder inserts: ``str`` for plain values, else :func:`stable_text`."""
     if isinstance(value, enum.Enum):
         value = value.value
-    if value.__class__ in (str, int, float, bool, type(None)):
+    if value is None or value.__class__ in (str, int, float, bool):
         return str(value)
+    if isinstance(value, str):  # a subclass: its characters, as for a str
+        return str.__str__(value)
+    if isinstance(value, (int, float)):
+        return (float if isinstance(value, float) else int).__repr__(value)
     return stable_text(value)
 
 
@@ -122,7 +126,8 @@ def _class_text(cls: type) -> str:
 def _time_text(value: _dt.datetime | _dt.time) -> str:
     """``repr`` where the zone's text is its identity; else the wall time and offset."""
     tz = value.tzinfo
-    if tz is None or isinstance(tz, _dt.timezone) or getattr(tz, "key", None) is not None:
+    named = type(tz).__module__ == "zoneinfo" and getattr(tz, "key", None) is not None
+    if tz is None or isinstance(tz, _dt.timezone) or named:
         return repr(value)  # no zone, a fixed offset, or a ZoneInfo named by its key
     return f"{type(value).__name__}({value.isoformat()})"
 
