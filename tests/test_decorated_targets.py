@@ -199,3 +199,9 @@ def test_a_method_reached_through_its_class_is_the_same_object():
     assert Models.listing(Models(), "r") == ["r"]
     assert Models().listing("r") == ["r"]
     assert Models.listing.cache_info().hits == 1
+
+
+def test_a_partial_without_a_stable_name_has_no_key_to_show(cache):
+    cached = discovery_cached(cache=cache)(functools.partial(list_models, object()))
+    with pytest.raises(TypeError, match="explicit key="):
+        cached.cache_key(limit=1)

@@ -66,6 +66,8 @@ class Core:
                 "cache_key", f"    return {self.key_source}", dict(self.key_namespace)
             ),
         )
+        if self.unstable_name is not None:  # cache_key() and invalidate() say why, too
+            self.key = functools.partial(_refuse, self.unstable_name)
         #: What the key is made of, for naming the argument a key cannot be built from.
         self.key_parts = key_parts(key, self.signature)
         self.templated = isinstance(key, str)
@@ -151,8 +153,6 @@ class Core:
     def build_key(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
         """The key, or ``None`` when it can't be built (then the call bypasses the cache)."""
         try:
-            if self.unstable_name is not None:
-                raise self.unstable_name
             return self.key(*args, **kwargs)
         except KEY_ERRORS as exc:
             if not self.warned_key_failure:
@@ -220,3 +220,8 @@ class Core:
 
     def invalidate(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
         return self.resolve_cache(instance).invalidate(self.key(*args, **kwargs))
+
+
+def _refuse(error: Exception, *args: Any, **kwargs: Any) -> str:
+    """The key of a function whose name has no stable text: there is none."""
+    raise error.with_traceback(None)  # not a traceback that grows with every call
