@@ -82,6 +82,8 @@ def _text(value: Any, depth: int) -> str:
     if render is not None:
         return render(value)
     if isinstance(value, enum.Enum):
+        if value.name is None:  # a composite flag on Python 3.10
+            return f"{cls.__qualname__}({_text(value.value, depth + 1)})"
         return f"{cls.__qualname__}.{value.name}"
     depth += 1
     if isinstance(value, tuple):
