@@ -113,6 +113,61 @@ def test_functions_passed_as_arguments_bypass_the_cache(cache, caplog):
     assert "'fn'" in warning and "builtins.function" in warning
 
 
+# -- lambdas and local functions of one name are different functions ---------------------------
+def test_two_decorated_lambdas_never_share_a_derived_key(cache):
+    plus_one = discovery_cached(cache=cache)(lambda x: x + 1)
+    times_ten = discovery_cached(cache=cache)(lambda x: x * 10)
+    assert (plus_one(5), times_ten(5)) == (6, 50)
+    assert plus_one.cache_key(5) != times_ten.cache_key(5)
+    # Even from disk, in a fresh cache on the same folder:
+    fresh = DiscoveryCache(base_dir=cache.base_dir)
+    again_plus, again_times = (
+        discovery_cached(cache=fresh)(lambda x: x + 1),
+        discovery_cached(cache=fresh)(lambda x: x * 10),
+    )
+    assert (again_plus(5), again_times(5)) == (6, 50)
+
+
+def test_local_functions_of_one_name_never_share_a_derived_key(cache):
+    def make(double: bool):
+        if double:
+
+            def scale(x):
+                return x * 2
+
+        else:
+
+            def scale(x):
+                return x * 3
+
+        return discovery_cached(cache=cache)(scale)
+
+    assert (make(True)(5), make(False)(5)) == (10, 15)
+
+
+def test_a_lambdas_derived_key_is_the_same_in_another_process(tmp_path):
+    script = tmp_path / "lambda_key.py"
+    script.write_text(
+        "import sys\n"
+        "from dbp.llm.bedrock.discovery import DiscoveryCache, discovery_cached\n"
+        "f = discovery_cached(cache=DiscoveryCache(base_dir=sys.argv[1]))(\n"
+        "    lambda x: x in {'a', 'b', 'c'} or x + 1.5)\n"
+        "print(f.cache_key(2))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "random"}
+    runs = [
+        subprocess.run(
+            [sys.executable, str(script), str(tmp_path / "c")],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1] and "<lambda>" in runs[0] and "0x" not in runs[0]
+
+
 # -- what is accepted: values whose text is their value ----------------------------------------
 class Color(enum.Enum):
     RED = 1

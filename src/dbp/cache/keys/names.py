@@ -43,7 +43,38 @@ def derived_key_prefix(func: Any) -> str:
     qualname = getattr(func, "__qualname__", None)
     if not isinstance(qualname, str):
         func, qualname = type(func), type(func).__qualname__
+    elif "<" in qualname:  # a lambda or a local function: its name is not unique
+        qualname += _code_text(getattr(func, "__code__", None))
     return f"{getattr(func, '__module__', None) or '?'}.{qualname}"
+
+
+def _code_text(code: Any) -> str:
+    """``@<line>#<digest of the code>``: tells apart lambdas and local functions of one name.
+
+    Two lambdas of a module are both ``<lambda>``, and two local functions of one
+    name (one per branch) share their qualified name: derived keys would mix their
+    results. Their first line and a digest of their byte code and constants (by
+    stable text, so equal in every process of one Python version) tell them apart.
+    """
+    if code is None:
+        return ""
+    import hashlib
+
+    digest = hashlib.blake2b(_code_bytes(code), digest_size=6).hexdigest()
+    return f"@{code.co_firstlineno}#{digest}"
+
+
+def _code_bytes(code: Any) -> bytes:
+    parts = [code.co_code, "\0".join(code.co_names).encode()]
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            parts.append(_code_bytes(const))
+        else:
+            try:
+                parts.append(stable_text(const).encode("utf-8", "surrogatepass"))
+            except UnstableKeyError:
+                parts.append(type(const).__qualname__.encode())
+    return b"\x1f".join(parts)
 
 
 def stable_name(func: Any, depth: int = 0) -> str:
