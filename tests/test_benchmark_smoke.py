@@ -80,6 +80,7 @@ EXPECTED = {
     "startup.import.vs_cachetools",
     "startup.import.vs_diskcache",
     "startup.import.vs_dogpile",
+    "startup.first_use.vs_wrapt",
     "method_hit.vs_cachedmethod",
     "method_hit.provider_vs_cachedmethod",
     "method_hit.bind_share",

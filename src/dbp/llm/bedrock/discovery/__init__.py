@@ -8,35 +8,61 @@ an in-process LRU and an on-disk tier shared by the processes of a host;
 
 from __future__ import annotations
 
-from dbp.cache import (
-    MISS,
-    CachedFunction,
-    CacheInfo,
-    Clock,
-    ManualClock,
-    SystemClock,
-    discovery_cached,
-)
+from dbp.cache import defaults
 
-from .cache import DiscoveryCache, default_cache, set_default_cache
+# typing.TYPE_CHECKING without importing typing (about 7 ms at start-up).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-# Bedrock helpers import boto3; they are loaded on first access (PEP 562), so
-# ``import dbp.llm.bedrock.discovery`` stays cheap and works without boto3.
+    from dbp.cache import (
+        MISS,
+        CachedFunction,
+        CacheInfo,
+        Clock,
+        ManualClock,
+        SystemClock,
+        discovery_cached,
+    )
+
+    from .bedrock.access import BedrockModelAccess, ModelAccess
+    from .bedrock.errors import ModelNotAvailableError, TargetNotUsableError
+    from .bedrock.latency import RegionLatencyTracker
+    from .bedrock.models import BedrockModelDiscovery
+    from .bedrock.profiles import BedrockProfileDiscovery
+    from .bedrock.resolution import Resolution
+    from .bedrock.resolver import BedrockResolver
+    from .bedrock.targets import BedrockTargetDiscovery
+    from .cache import DiscoveryCache, default_cache, set_default_cache
+
+# Every public name loads its module on first access (PEP 562): ``import
+# dbp.llm.bedrock.discovery`` costs next to nothing and works without boto3 (the Bedrock
+# helpers import it); the engine is loaded when a program first decorates or builds a cache.
 _LAZY = {
-    "BedrockClients": "bedrock.clients",
-    "BedrockDiscoveryError": "bedrock.errors",
-    "BedrockModelAccess": "bedrock.access",
-    "BedrockModelDiscovery": "bedrock.models",
-    "BedrockProfileDiscovery": "bedrock.profiles",
-    "BedrockResolver": "bedrock.resolver",
-    "BedrockTargetDiscovery": "bedrock.targets",
-    "ModelAccess": "bedrock.access",
-    "ModelNotAvailableError": "bedrock.errors",
-    "RegionLatencyTracker": "bedrock.latency",
-    "RegionUnavailableError": "bedrock.errors",
-    "Resolution": "bedrock.resolution",
-    "RetryPolicy": "bedrock.errors",
-    "TargetNotUsableError": "bedrock.errors",
+    "MISS": "dbp.cache",
+    "CacheInfo": "dbp.cache",
+    "CachedFunction": "dbp.cache",
+    "Clock": "dbp.cache",
+    "ManualClock": "dbp.cache",
+    "SystemClock": "dbp.cache",
+    "discovery_cached": "dbp.cache",
+    "DiscoveryCache": ".cache",
+    "default_cache": ".cache",
+    "set_default_cache": ".cache",
+    "BedrockClients": ".bedrock.clients",
+    "BedrockDiscoveryError": ".bedrock.errors",
+    "BedrockModelAccess": ".bedrock.access",
+    "BedrockModelDiscovery": ".bedrock.models",
+    "BedrockProfileDiscovery": ".bedrock.profiles",
+    "BedrockResolver": ".bedrock.resolver",
+    "BedrockTargetDiscovery": ".bedrock.targets",
+    "ModelAccess": ".bedrock.access",
+    "ModelNotAvailableError": ".bedrock.errors",
+    "RegionLatencyTracker": ".bedrock.latency",
+    "RegionUnavailableError": ".bedrock.errors",
+    "Resolution": ".bedrock.resolution",
+    "RetryPolicy": ".bedrock.errors",
+    "TargetNotUsableError": ".bedrock.errors",
 }
 
 
@@ -46,10 +72,24 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+def _discovery_cache(**kwargs: Any) -> DiscoveryCache:
+    """Build the default cache as a :class:`DiscoveryCache` (loaded on first use)."""
+    from .cache import DiscoveryCache
+
+    return DiscoveryCache(**kwargs)
+
+
+# ``@discovery_cached`` without ``cache=`` uses a DiscoveryCache once this layer is loaded.
+defaults.set_default_factory(_discovery_cache)
 
 __all__ = [
     "MISS",

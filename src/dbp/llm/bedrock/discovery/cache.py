@@ -70,10 +70,6 @@ class DiscoveryCache(TieredCache):
         self.set(PROFILE_KEY.format(region=region), profiles_data)
 
 
-# ``@discovery_cached`` without ``cache=`` uses a DiscoveryCache once this layer is loaded.
-defaults.set_default_factory(DiscoveryCache)
-
-
 def default_cache() -> DiscoveryCache:
     """The process-wide cache used by ``@discovery_cached`` without ``cache=``."""
     cache = defaults.default_cache()
