@@ -18,6 +18,7 @@ driver awaits their async form; neither repeats a step (sans-I/O style).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -68,6 +69,10 @@ class Found(NamedTuple):
     refresh_due: bool
 
 
+#: ``Found(...)`` without the Python frame of a NamedTuple's ``__new__`` (on every hit).
+_found: Callable[[tuple[Any, str, bool]], Found] = functools.partial(tuple.__new__, Found)
+
+
 def refresh_start(created: float, expires: float, refresh_ahead: float) -> float:
     """When, in the last ``refresh_ahead`` fraction of a lifetime, refresh-ahead begins."""
     if refresh_ahead <= 0:
@@ -80,14 +85,19 @@ def lookup(cache: TieredCache, key: str, policy: Policy, *, due_is_miss: bool = 
 
     With ``due_is_miss`` an entry already due for refresh-ahead counts as a miss
     (a background refresh uses this to notice that another process refreshed).
+    Every hit runs through here, so it does only what a hit needs: a store is read
+    by :func:`~.ops.on_store`'s rule written inline (no frame of its own), the clock
+    is read only for an entry that has a refresh time, and whether a nearer tier
+    wants a copy is known from the tiers that missed.
     """
-    now = cache.clock.time()
     ttls = policy.ttls
+    nearer = False  # an enabled nearer tier had nothing fresh: it gets a copy
     for index, store in enumerate(cache.stores):
         if ttls[index] <= 0:
             continue
-        entry = yield from on_store(store, "get", key)
+        entry = (yield Io(store, "get", key)) if store.remote else store.get(key)
         if entry is MISS:
+            nearer = True
             continue
         if index == 0:
             refresh_at = entry.refresh_at
@@ -95,12 +105,13 @@ def lookup(cache: TieredCache, key: str, policy: Policy, *, due_is_miss: bool = 
             refresh_at = refresh_start(entry.created, entry.expires, policy.refresh_ahead)
         else:  # the usual case: no refresh-ahead, no call
             refresh_at = math.inf
-        due = refresh_at <= now
+        due = refresh_at != math.inf and refresh_at <= cache.clock.time()
         if due and due_is_miss:
+            nearer = True
             continue
-        if index and max(ttls[:index]) > 0:  # a nearer tier to copy it into
+        if nearer:
             yield from promote(cache, key, entry, index, policy, refresh_at)
-        return Found(entry.value, store.name, due)
+        return _found((entry.value, store.name, due))
     return MISS
 
 
