@@ -96,6 +96,17 @@ FLEET = {
 }
 if shutil.which("redis-server") is not None and importlib.util.find_spec("redis"):
     EXPECTED |= FLEET
+#: Timed against the engine of an old commit, taken from git history when there is one.
+PRE_ENGINE = {"disk_hit.5.vs_pre_engine", "disk_hit.100.vs_pre_engine"}
+_HAS_HISTORY = (
+    shutil.which("git") is not None
+    and subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", "697cb42^{commit}"], capture_output=True
+    ).returncode
+    == 0
+)
+if _HAS_HISTORY:
+    EXPECTED |= PRE_ENGINE
 
 
 @pytest.mark.slow
