@@ -92,10 +92,17 @@ FLEET = {
     "fleet.redis_hit.vs_disk_hit",
     "fleet.redis_hit.vs_redis_get_orjson",
     "fleet.redis_hit.vs_redis_get",
+    "fleet.redis_hit.vs_ping",
+    "fleet.redis_hit.vs_redis_get_decode",
     "fleet.stampede_8_processes_2_hosts.vs_no_fleet_tier",
 }
 if shutil.which("redis-server") is not None and importlib.util.find_spec("redis"):
     EXPECTED |= FLEET
+    if importlib.util.find_spec("hiredis"):  # with and without it, in the same rounds
+        EXPECTED |= {
+            "fleet.redis_hit.hiredis_vs_python_parser",
+            "fleet.redis_get.hiredis_vs_python_parser",
+        }
 #: Timed against the engine of an old commit, taken from git history when there is one.
 PRE_ENGINE = {"disk_hit.5.vs_pre_engine", "disk_hit.100.vs_pre_engine"}
 _HAS_HISTORY = (
