@@ -23,11 +23,18 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
-__all__ = ["CircuitBreaker"]
+__all__ = ["CircuitBreaker", "all_breakers"]
 
 _CLOSED, _OPEN, _HALF_OPEN = "closed", "open", "half-open"
+_ALL: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()
+
+
+def all_breakers() -> list[CircuitBreaker]:
+    """Every breaker alive in this process (read by the ``dbp.cache.redis.*`` metrics)."""
+    return list(_ALL)
 
 
 class CircuitBreaker:
@@ -59,6 +66,13 @@ class CircuitBreaker:
         self._opens = 0  # consecutive openings: the back-off exponent
         self._retry_at = 0.0
         self._outage = False
+        #: Failures so far, by exception class name (the ``dbp.cache.redis.faults`` metric).
+        self.faults: dict[str, int] = {}
+        _ALL.add(self)
+
+    @property
+    def what(self) -> str:
+        return self._what
 
     @property
     def state(self) -> str:
@@ -95,6 +109,7 @@ class CircuitBreaker:
             first = not self._outage
             self._outage = True
             self._failures += 1
+            self.faults[type(exc).__name__] = self.faults.get(type(exc).__name__, 0) + 1
             opened = False
             if self._state == _HALF_OPEN or self._failures >= self.threshold:
                 delay = min(self._max, self._base * 2**self._opens)

@@ -1,0 +1,99 @@
+"""This host's statistics: one small file per process in the cache folder, merged on read.
+
+[Intent]
+Show what every process of the host did without a write per hit and without a
+lock on the hit path: each process rewrites its own file (its hourly buckets)
+every few seconds, atomically, and readers add the files up.
+
+[Design principles]
+- A file belongs to one process (host name, pid and a random token in its name),
+  so writers never contend and never need a lock; a reader sees each file whole
+  (written to a temp file, then renamed).
+- Private: the folder is 0700, the files 0600.
+- A killed process leaves its file as of its last flush: it loses at most one
+  interval of counts. Files untouched for longer than the buckets are kept are
+  removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import time
+
+from ..stores.files import CREATE_FLAGS, read_file, unlink_quietly
+from .counts import KEEP_SECONDS, Counts, Hours, add_hours
+
+__all__ = ["STATS_FOLDER", "HostFile", "read_host"]
+
+STATS_FOLDER = ".stats"
+_SUFFIX = ".json"
+
+
+class HostFile:
+    """This process's statistics file under ``cache_dir``."""
+
+    def __init__(self, cache_dir: str) -> None:
+        self.folder = os.path.join(cache_dir, STATS_FOLDER)
+        host = socket.gethostname().replace(os.sep, "_") or "host"
+        self.path = os.path.join(
+            self.folder, f"{host}-{os.getpid()}-{secrets.token_hex(4)}{_SUFFIX}"
+        )
+        self._swept = False
+
+    def write(self, hours: Hours) -> None:
+        """Replace the file with ``hours`` (raises ``OSError``; the caller logs it)."""
+        os.makedirs(self.folder, mode=0o700, exist_ok=True)
+        data = json.dumps({"version": 1, "pid": os.getpid(), "hours": hours}).encode()
+        temp = f"{self.path}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(temp, CREATE_FLAGS, 0o600)
+        try:
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            os.replace(temp, self.path)
+        except BaseException:
+            unlink_quietly(temp)
+            raise
+        if not self._swept:
+            self._swept = True
+            _remove_old(self.folder, time.time() - KEEP_SECONDS)
+
+
+def _remove_old(folder: str, before: float) -> None:
+    with contextlib.suppress(OSError), os.scandir(folder) as found:
+        for item in found:
+            with contextlib.suppress(OSError):
+                if item.stat(follow_symlinks=False).st_mtime < before:
+                    os.unlink(item.path)
+
+
+def read_host(cache_dir: str) -> Hours:
+    """Every process's buckets under ``cache_dir``, added up (unreadable files skipped)."""
+    merged: Hours = {}
+    folder = os.path.join(cache_dir, STATS_FOLDER)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(_SUFFIX))
+    except OSError:
+        return merged
+    for name in names:
+        try:
+            raw = json.loads(read_file(os.path.join(folder, name)))
+            hours = {int(hour): _counts(counts) for hour, counts in raw["hours"].items()}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # a file being removed, or not ours
+        add_hours(merged, hours)
+    return merged
+
+
+def _counts(raw: object) -> Counts:
+    if not isinstance(raw, dict):
+        raise TypeError("not a mapping")
+    return {
+        str(function): {str(k): int(v) for k, v in fields.items() if isinstance(v, int)}
+        for function, fields in raw.items()
+    }
