@@ -18,10 +18,7 @@ every few seconds, atomically, and readers add the files up.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import secrets
-import socket
 import time
 
 from ..stores.files import CREATE_FLAGS, read_file, unlink_quietly
@@ -38,17 +35,19 @@ class HostFile:
 
     def __init__(self, cache_dir: str) -> None:
         self.folder = os.path.join(cache_dir, STATS_FOLDER)
-        host = socket.gethostname().replace(os.sep, "_") or "host"
+        host = os.uname().nodename.replace(os.sep, "_") or "host"
         self.path = os.path.join(
-            self.folder, f"{host}-{os.getpid()}-{secrets.token_hex(4)}{_SUFFIX}"
+            self.folder, f"{host}-{os.getpid()}-{os.urandom(4).hex()}{_SUFFIX}"
         )
         self._swept = False
 
     def write(self, hours: Hours) -> None:
         """Replace the file with ``hours`` (raises ``OSError``; the caller logs it)."""
+        import json  # not at import time: only a process that flushes needs it
+
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
         data = json.dumps({"version": 1, "pid": os.getpid(), "hours": hours}).encode()
-        temp = f"{self.path}.{secrets.token_hex(4)}.tmp"
+        temp = f"{self.path}.{os.urandom(4).hex()}.tmp"
         fd = os.open(temp, CREATE_FLAGS, 0o600)
         try:
             try:
@@ -74,6 +73,8 @@ def _remove_old(folder: str, before: float) -> None:
 
 def read_host(cache_dir: str) -> Hours:
     """Every process's buckets under ``cache_dir``, added up (unreadable files skipped)."""
+    import json
+
     merged: Hours = {}
     folder = os.path.join(cache_dir, STATS_FOLDER)
     try:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from dbp.cache.metrics import add_instruments
+from dbp.cache.metrics.otel import add_instruments
 
 __all__ = ["API_CALLS", "ApiCalls", "BedrockClients", "ClientFactory"]
 
