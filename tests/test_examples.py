@@ -47,3 +47,32 @@ def test_the_resolve_example_runs_offline_and_a_warm_resolve_makes_no_call(tmp_p
     regions = out.split("fastest first:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert len(regions) == 8
     assert "3. the same resolves from a new cache object (disk): 0 API call(s)" in out
+
+
+def test_the_metrics_example_prints_the_meter_through_the_console_exporter(tmp_path, aws_env):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "metrics.py"), "--cache-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert "STAND-IN" in out
+    info = "CacheInfo(hits=6, misses=4, memory_hits=3, disk_hits=3, flight_hits=0, stale_hits=1"
+    assert info in out
+    function = "dbp.cache.function=dbp.llm.bedrock.discovery.bedrock.models.BedrockModelDiscovery._cached_models"
+    for series, count in (
+        (f"dbp.cache.lookups{{{function}, dbp.cache.result=hit, dbp.cache.tier=disk}}", "3"),
+        (f"dbp.cache.lookups{{{function}, dbp.cache.result=hit, dbp.cache.tier=memory}}", "3"),
+        (f"dbp.cache.lookups{{{function}, dbp.cache.result=miss}}", "4"),
+        (f"dbp.cache.lookups{{{function}, dbp.cache.result=stale}}", "1"),
+        (f"dbp.cache.upstream.calls{{{function}}}", "3"),
+        (
+            "dbp.bedrock.api.calls{aws.operation=ListFoundationModels, cloud.region=eu-west-1, "
+            "error.type=ThrottlingException}",
+            "1",
+        ),
+    ):
+        assert f"  {series} {count}\n" in out
+    assert out.count("dbp.cache.lookups{") == 4  # printed once
+    assert f"dbp.cache.upstream.duration{{{function}}} count=3 sum=" in out
