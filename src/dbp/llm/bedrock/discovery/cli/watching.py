@@ -135,8 +135,8 @@ def statistics_lines(stats: dict[str, Any], shared: dict[str, Any] | None) -> li
         if found is None:
             continue
         for window, label in (("last_hour", "this hour"), ("last_24h", "last 24 h")):
-            since = format_when(found[window]["since"])[11:16]
-            lines.append((f"{scope} {label}", f"since {since} UTC: {_summary_text(found[window])}"))
+            since = format_when(found[window]["since"])[:16]  # whole hours: no seconds
+            lines.append((f"{scope} {label}", f"since {since}: {_summary_text(found[window])}"))
         for function, windows in found.get("functions", {}).items():
             lines.append((f"  {function}", f"24 h: {_summary_text(windows['last_24h'])}"))
     if shared is not None:
