@@ -10,6 +10,17 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def run_example(name: str, *args: str) -> str:
+    """The example's output; it must exit 0."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+
+
 def test_quickstart_shows_cold_memory_and_disk(tmp_path):
     env = {**os.environ, "DBP_CACHE_DIR": str(tmp_path)}
     out = subprocess.run(
@@ -31,13 +42,7 @@ def test_quickstart_shows_cold_memory_and_disk(tmp_path):
 
 
 def test_the_resolve_example_runs_offline_and_a_warm_resolve_makes_no_call(tmp_path, aws_env):
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "resolve.py"), "--cache-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
+    out = run_example("resolve.py", "--cache-dir", str(tmp_path))
     assert "STAND-IN" in out
     assert "-> us.anthropic.claude-3-5-sonnet-20241022-v2:0  (inference-profile" in out
     assert "-> global.amazon.nova-pro-v1:0" in out
@@ -50,13 +55,7 @@ def test_the_resolve_example_runs_offline_and_a_warm_resolve_makes_no_call(tmp_p
 
 
 def test_the_metrics_example_prints_the_meter_through_the_console_exporter(tmp_path, aws_env):
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "metrics.py"), "--cache-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
+    out = run_example("metrics.py", "--cache-dir", str(tmp_path))
     assert "STAND-IN" in out
     info = "CacheInfo(hits=6, misses=4, memory_hits=3, disk_hits=3, flight_hits=0, stale_hits=1"
     assert info in out

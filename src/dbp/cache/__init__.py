@@ -12,7 +12,7 @@ from .clock import Clock, ManualClock, SystemClock
 from .decorator import CachedFunction, discovery_cached
 from .defaults import default_cache, set_default_cache
 from .info import CacheInfo
-from .metrics.otel import enable_from_env, enable_metrics
+from .metrics import enable_from_env, enable_metrics
 from .sentinel import MISS, Miss
 from .tiered import TieredCache
 

@@ -21,6 +21,7 @@ from ..keys import (
     key_expression,
     signature_source,
 )
+from ..metrics.flusher import track
 from ..readthrough.steps import Policy
 from ..tiered import LOGGER_NAME, TieredCache
 from ..ttl import TTLArg, tier_overrides, ttl_seconds
@@ -150,8 +151,6 @@ class Core:
             self.stats,
         )
         self._policy_memo = (made_for, policy)
-        from ..metrics.flusher import track  # loaded on the first miss, not at import
-
         track(self.stats, cache)  # its counts join cache's host and fleet statistics
         return policy
 

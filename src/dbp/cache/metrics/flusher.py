@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from ..clock import SYSTEM_CLOCK, Clock
 from ..info import Counters
 from .counts import KEEP_SECONDS, Counts, Hours, add_counts, hour_of
+from .fleet import add_to_fleet
+from .host import HostFile
 
 if TYPE_CHECKING:
     from ..tiered import TieredCache
@@ -85,8 +87,6 @@ class _Record:
 class _HostRecord(_Record):
     def __init__(self, cache_dir: str) -> None:
         super().__init__()
-        from .host import HostFile  # the records' modules load when a function first uses them
-
         self.cache_dir = cache_dir
         self.file = HostFile(cache_dir)
         self.hours: Hours = {}
@@ -106,7 +106,7 @@ class _HostRecord(_Record):
     def forked(self) -> None:
         """In a forked child: a file of its own, and none of the parent's counts."""
         super().forked()
-        self.file = type(self.file)(self.cache_dir)
+        self.file = HostFile(self.cache_dir)
         self.hours = {}
 
 
@@ -120,8 +120,6 @@ class _FleetRecord(_Record):
         store = self.store()
         if not delta or store is None:
             return
-        from .fleet import add_to_fleet
-
         if not add_to_fleet(store, hour_of(now), delta):
             logger.debug("dbp cache: fleet statistics not written to %r; dropped", store)
 
