@@ -102,9 +102,10 @@ def _cache_info(ctx: Context) -> None:
             f"memory {format_duration(cache.memory_ttl_seconds)}, "
             f"disk {format_duration(cache.disk_ttl_seconds)}",
         ),
-        *statistics_lines(info["statistics"], info["shared"]),
     ]
     print_fields(lines, ctx.out)
+    ctx.out.write("\n")  # the statistics: a block of their own, aligned on their own
+    print_fields(statistics_lines(info["statistics"], info["shared"]), ctx.out)
 
 
 def cmd_cache_ls(ctx: Context) -> None:
