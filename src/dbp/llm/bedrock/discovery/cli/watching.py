@@ -50,6 +50,7 @@ def inspecting(ctx: Context) -> Iterator[None]:
     try:
         yield
     finally:
+        ctx.cache.close()  # its background subscriber too: nothing may log after the error
         LOGGER.removeFilter(_not_redis_fault)
 
 
