@@ -119,3 +119,28 @@ def test_dbp_stats_interval_0_turns_the_statistics_off(tmp_path):
         env = {**os.environ, "DBP_STATS_INTERVAL": interval}
         subprocess.run([sys.executable, "-c", code, str(base)], env=env, check=True, timeout=60)
         assert (base / "cache" / ".stats").exists() is written
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_forked_child_records_only_its_own_work(tmp_path, stats_clock):
+    cache = TieredCache(base_dir=tmp_path, clock=stats_clock)
+
+    @discovery_cached(key="forked:<region>", cache=cache)
+    def list_models(region):
+        return region
+
+    list_models("a")
+    list_models("a")  # the parent: 1 miss, 1 hit, not flushed before the fork
+    pid = os.fork()
+    if pid == 0:  # the child: 1 miss, 2 hits of its own
+        try:
+            list_models("b")
+            list_models("b")
+            list_models("a")
+            flush_stats()
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    flush_stats()
+    assert summary(read_host(cache.cache_dir), stats_clock, "last_hour") == {"misses": 2, "hits": 3}
+    assert len(os.listdir(os.path.join(cache.cache_dir, ".stats"))) == 2

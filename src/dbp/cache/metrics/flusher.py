@@ -60,13 +60,14 @@ class _Record:
     """One shared record (a host folder, or a Redis store) and what was sent to it."""
 
     def __init__(self) -> None:
+        self._members_lock = threading.Lock()  # joins (a caller's miss) never wait for a flush
         self.counters: weakref.WeakSet[Counters] = weakref.WeakSet()
         self.sent: weakref.WeakKeyDictionary[Counters, dict[str, int]] = weakref.WeakKeyDictionary()
 
     def delta(self) -> Counts:
         """What the functions counted since the last call, by function name."""
         counts: Counts = {}
-        for counters in list(self.counters):
+        for counters in self.members():
             totals = counters.totals()
             last = self.sent.get(counters, {})
             changed = {f: v - last.get(f, 0) for f, v in totals.items() if v != last.get(f, 0)}
@@ -75,12 +76,21 @@ class _Record:
                 add_counts(counts, {counters.name: changed})
         return counts
 
+    def join(self, counters: Counters) -> None:
+        with self._members_lock:
+            self.counters.add(counters)
+
+    def members(self) -> list[Counters]:
+        with self._members_lock:
+            return list(self.counters)
+
     def flush(self, now: float) -> None:
         raise NotImplementedError
 
     def forked(self) -> None:
         """In a forked child: the parent's counts are the parent's to send."""
-        for counters in list(self.counters):
+        self._members_lock = threading.Lock()
+        for counters in self.members():
             self.sent[counters] = counters.totals()
 
 
@@ -130,7 +140,8 @@ class StatsRecorder:
     def __init__(self) -> None:
         self.interval = _interval_from_env()
         self.clock: Clock = SYSTEM_CLOCK
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # the records; held briefly, never during a flush
+        self._flushing = threading.Lock()
         self._records: dict[tuple[str, Any], _HostRecord | _FleetRecord] = {}
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
@@ -154,15 +165,17 @@ class StatsRecorder:
                     found = self._records[key] = _FleetRecord(cache.redis)
                 records.append(found)
             for record in records:
-                record.counters.add(counters)
+                record.join(counters)
             if records:
                 self._start()
 
     def flush(self) -> None:
         """Add every count made since the last flush to the shared records (never raises)."""
-        with self._lock:
+        with self._flushing:  # one flush at a time; track() takes only the records' lock
             now = self.clock.time()
-            for record in list(self._records.values()):
+            with self._lock:
+                records = list(self._records.values())
+            for record in records:
                 try:
                     record.flush(now)
                 except Exception as exc:  # a statistics fault must never reach the caller
@@ -183,7 +196,7 @@ class StatsRecorder:
             self.flush()
 
     def forked(self) -> None:
-        self._lock = threading.RLock()
+        self._lock, self._flushing = threading.Lock(), threading.Lock()
         self._thread = None
         self._wake = threading.Event()
         for record in self._records.values():
