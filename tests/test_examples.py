@@ -75,3 +75,18 @@ def test_the_metrics_example_prints_the_meter_through_the_console_exporter(tmp_p
         assert f"  {series} {count}\n" in out
     assert out.count("dbp.cache.lookups{") == 4  # printed once
     assert f"dbp.cache.upstream.duration{{{function}}} count=3 sum=" in out
+
+
+def test_the_targets_example_resolves_each_kind_offline_and_warm_makes_no_call(tmp_path, aws_env):
+    out = run_example("targets.py", "--cache-dir", str(tmp_path))
+    assert "STAND-IN" in out
+    for kind in ("provisioned", "custom", "deployment", "imported", "router", "marketplace"):
+        assert f"\n  {kind} " in out, kind
+    for method in ("provisioned", "custom-deployment", "imported", "prompt-router", "marketplace"):
+        assert f"-> {method}: arn:aws:" in out, method
+    assert "note: InvokeModel only: Converse does not take imported models" in out
+    assert "-> NOT USABLE: provisioned throughput nova-pt in us-east-1 is Creating" in out
+    assert "-> NOT USABLE: custom model draft-bot in us-east-1 has no Active on-demand" in out
+    assert "INCOMPATIBLE_ENDPOINT, not usable" in out
+    assert "prefer='provisioned' -> provisioned: arn:aws:bedrock:us-east-1:" in out
+    assert "4. the same resolves from a new cache object (disk): 0 API call(s)" in out
