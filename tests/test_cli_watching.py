@@ -121,3 +121,27 @@ def test_a_down_redis_is_one_line_and_exit_1(tmp_path, redis_server, args):
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(f"dbp-discovery: error: cannot reach Redis at {redis_server.url}")
+
+
+def test_fleet_statistics_and_the_shared_tier_on_a_redis_cluster(tmp_path, redis_cluster):
+    cache = TieredCache(base_dir=tmp_path / "a", redis_url=redis_cluster.url)
+    try:
+
+        @discovery_cached(key="cluster_models:<region>", cache=cache)
+        def list_models(region):
+            return [region]
+
+        for region in ("us-east-1", "eu-west-1", "us-west-2", "us-east-1"):
+            list_models(region)
+        flush_stats()
+    finally:
+        cache.close()
+    base = ["--cache-dir", str(tmp_path / "b"), "--redis-url", redis_cluster.url]
+    info = json.loads(cli("cache", "info", "--json", *base).stdout)
+    fleet = info["statistics"]["fleet"]["last_24h"]
+    assert (fleet["misses"], fleet["hits_by_tier"]) == (3, {"memory": 1})
+    assert (info["shared"]["entries"], info["shared"]["complete"]) == (3, True)
+    rows = json.loads(cli("cache", "ls", "--json", *base).stdout)
+    assert sorted(r["key"] for r in rows if r["tier"] == "redis") == [
+        "cluster_models:eu-west-1", "cluster_models:us-east-1", "cluster_models:us-west-2",
+    ]  # fmt: skip
