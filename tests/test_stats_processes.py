@@ -233,3 +233,18 @@ def test_a_flush_to_a_dead_redis_is_dropped_without_slowing_calls(tmp_path, redi
         assert figures(stats["host"]["last_24h"]) == total([info])
     finally:
         workers.close()
+
+
+def test_a_new_process_takes_over_the_files_of_dead_ones(tmp_path, redis_server):
+    workers = Workers(tmp_path, redis_server.url, interval=3600)  # they flush at exit only
+    workers.stop.touch()  # each exits once its work is done
+    infos = []
+    for regions in (["r1", "r1"], ["r2", "r1"], ["r3"], ["r3", "r3", "r4"]):
+        proc = workers.start("a", regions)
+        infos.append(workers.line(proc))
+        assert proc.wait(timeout=60) == 0
+    folder = workers.base_dir("a") / "cache" / ".stats"
+    assert len(list(folder.iterdir())) == 1  # one file however many processes have come and gone
+    stats = cli_info(workers.base_dir("a"), redis_server.url)["statistics"]
+    assert figures(stats["host"]["last_24h"]) == total(infos)
+    assert figures(stats["fleet"]["last_24h"]) == total(infos)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..info import Counters
-from .counts import KEEP_SECONDS, Counts, Hours, add_counts, hour_of
+from .counts import KEEP_SECONDS, Counts, Hours, add_counts, add_hours, hour_of
 from .fleet import add_to_fleet
 from .host import HostFile
 
@@ -100,11 +100,15 @@ class _HostRecord(_Record):
         self.cache_dir = cache_dir
         self.file = HostFile(cache_dir)
         self.hours: Hours = {}
+        self.adopted = False
 
     def flush(self, now: float) -> None:
         delta = self.delta()
         if not delta:
             return
+        if not self.adopted:  # the first write takes over the files of dead processes
+            self.adopted = True
+            add_hours(self.hours, self.file.adopt_dead())
         add_counts(self.hours.setdefault(hour_of(now), {}), delta)
         for hour in [h for h in self.hours if h < now - KEEP_SECONDS]:
             del self.hours[hour]
@@ -118,6 +122,7 @@ class _HostRecord(_Record):
         super().forked()
         self.file = HostFile(self.cache_dir)
         self.hours = {}
+        self.adopted = False
 
 
 class _FleetRecord(_Record):

@@ -11,8 +11,11 @@ every few seconds, atomically, and readers add the files up.
   (written to a temp file, then renamed).
 - Private: the folder is 0700, the files 0600.
 - A killed process leaves its file as of its last flush: it loses at most one
-  interval of counts. Files untouched for longer than the buckets are kept are
-  removed by the next writer.
+  interval of counts.
+- A process's first write takes over the files of this host's dead processes
+  (claimed by a rename, so only one process can take each; removed once their
+  buckets are in its own file): the folder holds about one file per live process
+  however many have come and gone, and nothing is counted twice.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import contextlib
 import os
 import time
 
-from ..stores.files import CREATE_FLAGS, read_file, unlink_quietly
+from ..stores.files import CREATE_FLAGS, pid_alive, read_file, unlink_quietly
 from .counts import KEEP_SECONDS, Counts, Hours, add_hours
 
 __all__ = ["STATS_FOLDER", "HostFile", "read_host"]
@@ -35,11 +38,36 @@ class HostFile:
 
     def __init__(self, cache_dir: str) -> None:
         self.folder = os.path.join(cache_dir, STATS_FOLDER)
-        host = os.uname().nodename.replace(os.sep, "_") or "host"
-        self.path = os.path.join(
-            self.folder, f"{host}-{os.getpid()}-{os.urandom(4).hex()}{_SUFFIX}"
-        )
+        self.host = os.uname().nodename.replace(os.sep, "_").replace("-", "_") or "host"
+        name = f"{self.host}-{os.getpid()}-{os.urandom(4).hex()}{_SUFFIX}"
+        self.path = os.path.join(self.folder, name)
         self._swept = False
+        self._claims: list[str] = []
+
+    def adopt_dead(self) -> Hours:
+        """The buckets in this host's dead processes' files, claimed for our next write."""
+        adopted: Hours = {}
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return adopted
+        for name in names:
+            host, _, rest = name.removesuffix(_SUFFIX).partition("-")
+            pid = rest.partition("-")[0]
+            if not name.endswith(_SUFFIX) or host != self.host or not pid.isdigit():
+                continue
+            path = os.path.join(self.folder, name)
+            if path == self.path or pid_alive(int(pid)):
+                continue
+            claim = f"{path}.{os.getpid()}.claimed"
+            try:
+                os.rename(path, claim)  # only one process wins a file
+                add_hours(adopted, _load(claim))
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                unlink_quietly(claim)  # already taken, or unreadable
+                continue
+            self._claims.append(claim)
+        return adopted
 
     def write(self, hours: Hours) -> None:
         """Replace the file with ``hours`` (raises ``OSError``; the caller logs it)."""
@@ -58,6 +86,9 @@ class HostFile:
         except BaseException:
             unlink_quietly(temp)
             raise
+        for claim in self._claims:  # their buckets are in our file now
+            unlink_quietly(claim)
+        self._claims = []
         if not self._swept:
             self._swept = True
             _remove_old(self.folder, time.time() - KEEP_SECONDS)
@@ -73,8 +104,6 @@ def _remove_old(folder: str, before: float) -> None:
 
 def read_host(cache_dir: str) -> Hours:
     """Every process's buckets under ``cache_dir``, added up (unreadable files skipped)."""
-    import json
-
     merged: Hours = {}
     folder = os.path.join(cache_dir, STATS_FOLDER)
     try:
@@ -83,12 +112,17 @@ def read_host(cache_dir: str) -> Hours:
         return merged
     for name in names:
         try:
-            raw = json.loads(read_file(os.path.join(folder, name)))
-            hours = {int(hour): _counts(counts) for hour, counts in raw["hours"].items()}
+            add_hours(merged, _load(os.path.join(folder, name)))
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             continue  # a file being removed, or not ours
-        add_hours(merged, hours)
     return merged
+
+
+def _load(path: str) -> Hours:
+    import json
+
+    raw = json.loads(read_file(path))
+    return {int(hour): _counts(counts) for hour, counts in raw["hours"].items()}
 
 
 def _counts(raw: object) -> Counts:
