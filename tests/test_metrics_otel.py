@@ -187,7 +187,10 @@ def test_redis_hits_faults_and_the_breaker_state(tmp_path, reader, redis_server)
 
         def faults_now() -> int:  # every breaker of the process (background subscribers too)
             return sum(
-                n for b in all_breakers() for k, n in b.faults.items() if k == "ConnectionError"
+                n
+                for b in all_breakers()
+                for k, n in b.fault_counts().items()
+                if k == "ConnectionError"
             )
 
         before = faults_now()

@@ -15,6 +15,7 @@ __all__ = ["CALL_OBSERVERS", "CacheInfo", "Counters", "all_counters", "count_val
 #: unless OpenTelemetry metrics are on (:func:`dbp.cache.metrics.enable_metrics`).
 CALL_OBSERVERS: list[Callable[[str, float, str | None], None]] = []
 _ALL: weakref.WeakSet[Counters] = weakref.WeakSet()
+_ALL_LOCK = threading.Lock()  # a reader's thread lists them while functions are decorated
 
 
 class CacheInfo(NamedTuple):
@@ -61,7 +62,8 @@ def count_value(counter: itertools.count[int]) -> int:
 
 def all_counters() -> list[Counters]:
     """The counters of every decorated function alive in this process."""
-    return list(_ALL)
+    with _ALL_LOCK:
+        return list(_ALL)
 
 
 class Counters:
@@ -98,7 +100,8 @@ class Counters:
         #: "call", "call_us" (microseconds) and "error.<type>" for each upstream call.
         self._calls: dict[str, int] = {}
         self._baseline: dict[str, int] = {}
-        _ALL.add(self)
+        with _ALL_LOCK:
+            _ALL.add(self)
 
     def reset(self) -> None:
         """``cache_info()`` counts from zero again (the totals keep growing)."""

@@ -193,7 +193,7 @@ def _breakers() -> list[Any]:
 def _redis_faults(options: Any) -> list[Any]:
     by_type: dict[str, int] = {}
     for breaker in _breakers():
-        for kind, count in list(breaker.faults.items()):
+        for kind, count in breaker.fault_counts().items():
             by_type[kind] = by_type.get(kind, 0) + count
     return _observations((n, {"error.type": kind}) for kind, n in by_type.items())
 

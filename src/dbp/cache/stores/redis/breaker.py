@@ -30,11 +30,13 @@ __all__ = ["CircuitBreaker", "all_breakers"]
 
 _CLOSED, _OPEN, _HALF_OPEN = "closed", "open", "half-open"
 _ALL: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()
+_ALL_LOCK = threading.Lock()
 
 
 def all_breakers() -> list[CircuitBreaker]:
     """Every breaker alive in this process (read by the ``dbp.cache.redis.*`` metrics)."""
-    return list(_ALL)
+    with _ALL_LOCK:
+        return list(_ALL)
 
 
 class CircuitBreaker:
@@ -68,11 +70,17 @@ class CircuitBreaker:
         self._outage = False
         #: Failures so far, by exception class name (the ``dbp.cache.redis.faults`` metric).
         self.faults: dict[str, int] = {}
-        _ALL.add(self)
+        with _ALL_LOCK:
+            _ALL.add(self)
 
     @property
     def what(self) -> str:
         return self._what
+
+    def fault_counts(self) -> dict[str, int]:
+        """Failures so far by exception class name (a copy: a reader's thread takes it)."""
+        with self._lock:
+            return dict(self.faults)
 
     @property
     def state(self) -> str:
