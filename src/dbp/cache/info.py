@@ -123,12 +123,13 @@ class Counters:
     def totals(self) -> dict[str, int]:
         """Every count since the process began: ``hit.<tier>`` (``flight`` too), ``miss``,
         ``stale``, ``call``, ``call_us`` and ``error.<type>``; zeros left out."""
-        found = {"hit." + name: count_value(c) for name, c in list(self._tiers.items())}
+        with self._guard:  # tiers and calls are added under it (not the hits themselves)
+            tiers, calls = list(self._tiers.items()), dict(self._calls)
+        found = {"hit." + name: count_value(c) for name, c in tiers}
         found["hit.flight"] = count_value(self.flight_hits)
         found["miss"] = count_value(self.misses)
         found["stale"] = count_value(self.stale_hits)
-        with self._guard:
-            found.update(self._calls)
+        found.update(calls)
         return {name: value for name, value in found.items() if value}
 
     def tier(self, name: str) -> itertools.count[int]:
