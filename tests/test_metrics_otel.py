@@ -45,8 +45,19 @@ def value(points: dict, instrument: str, **attributes: str) -> int:
     return 0 if point is None else int(point.value)
 
 
-def name_of(func: Callable[..., Any]) -> str:
-    return f"{func.__module__}.{func.__qualname__}"
+def name_of(func: Callable[..., Any], points: dict | None = None) -> str:
+    """The ``dbp.cache.function`` of ``func``: module and qualified name (a local function's
+    also carries where it is defined, so two of the same name stay apart)."""
+    name = f"{func.__module__}.{func.__qualname__}"
+    if points is None or "<" not in name:
+        return name
+    found = {
+        dict(attributes)["dbp.cache.function"]
+        for _, attributes in points
+        if dict(attributes).get("dbp.cache.function", "").startswith(name + "@")
+    }
+    assert len(found) == 1, found
+    return found.pop()
 
 
 @pytest.fixture
@@ -57,7 +68,7 @@ def reader() -> InMemoryMetricReader:
 
 
 def assert_lookups_match(points: dict, func: Any) -> None:
-    info, name = func.cache_info(), name_of(func)
+    info, name = func.cache_info(), name_of(func, points)
     for tier, hits in (*info.tier_hits.items(), ("flight", info.flight_hits)):
         assert value(
             points, "dbp.cache.lookups", **{
@@ -131,13 +142,13 @@ def test_every_figure_equals_cache_info_across_threads_and_asyncio(tmp_path, rea
     assert alist.cache_info().flight_hits + alist.cache_info().memory_hits >= 9
 
     # Upstream calls: one per miss, failures by error.type; durations in the histogram.
-    name = name_of(list_models)
+    name = name_of(list_models, points)
     calls = "dbp.cache.upstream.calls"
     assert (
         value(points, calls, **{"dbp.cache.function": name}) == list_models.cache_info().misses - 1
     )
     assert value(points, calls, **{"dbp.cache.function": name, "error.type": "ValueError"}) == 1
-    stale_name = name_of(flaky)
+    stale_name = name_of(flaky, points)
     assert value(points, calls, **{"dbp.cache.function": stale_name}) == 1
     assert (
         value(points, calls, **{"dbp.cache.function": stale_name, "error.type": "ConnectionError"})
@@ -147,7 +158,7 @@ def test_every_figure_equals_cache_info_across_threads_and_asyncio(tmp_path, rea
     assert durations.count == list_models.cache_info().misses - 1
     assert list(durations.explicit_bounds)[:3] == [0.005, 0.01, 0.025]  # OTel's advised buckets
     async_durations = points[
-        ("dbp.cache.upstream.duration", (("dbp.cache.function", name_of(alist)),))
+        ("dbp.cache.upstream.duration", (("dbp.cache.function", name_of(alist, points)),))
     ]
     assert async_durations.count == alist.cache_info().misses == 2
     assert async_durations.sum >= 0.02  # two calls of at least 10 ms each
