@@ -300,3 +300,21 @@ def test_enable_metrics_without_opentelemetry_names_the_extra(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     ).stdout
     assert "pip install 'dbp-discovery-cache[otel]'" in out
+
+
+def test_dbp_otel_metrics_without_opentelemetry_warns_and_the_cache_still_works(tmp_path):
+    code = (
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "from dbp.cache import TieredCache, discovery_cached\n"
+        "@discovery_cached(key='w:<x>', cache=TieredCache(base_dir=sys.argv[1]))\n"
+        "def f(x):\n    return x * 2\n"
+        "print(f(21))\n"
+    )
+    env = {**os.environ, "DBP_OTEL_METRICS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stdout == "42\n"
+    assert "DBP_OTEL_METRICS is set but metrics stay off" in done.stderr
+    assert "pip install 'dbp-discovery-cache[otel]'" in done.stderr

@@ -176,6 +176,7 @@ def test_host_and_fleet_figures_are_the_sums_of_what_each_process_did(tmp_path, 
         fleet = stats["fleet"]["last_24h"]
         assert fleet["upstream_calls"] == expected_fleet["misses"]
         assert fleet["upstream_errors"] == 3  # "broken" failed once on host a, twice on host b
+        assert fleet["upstream_errors_by_type"] == {"ValueError": 3}
         assert fleet["upstream_mean_seconds"] >= 0.002
         hits = sum(expected_fleet["tiers"].values())
         assert fleet["hit_ratio"] == hits / (hits + expected_fleet["misses"])

@@ -53,6 +53,7 @@ def summary(fields: dict[str, int]) -> dict[str, Any]:
     tiers = {k[4:]: v for k, v in sorted(fields.items()) if k.startswith("hit.")}
     hits, misses = sum(tiers.values()), fields.get("miss", 0)
     calls = fields.get("call", 0)
+    errors = {k[6:]: v for k, v in sorted(fields.items()) if k.startswith("error.")}
     return {
         "hit_ratio": None if hits + misses == 0 else hits / (hits + misses),
         "hits": hits,
@@ -60,7 +61,8 @@ def summary(fields: dict[str, int]) -> dict[str, Any]:
         "misses": misses,
         "upstream_calls": calls,
         "upstream_mean_seconds": None if calls == 0 else fields.get("call_us", 0) / calls / 1e6,
-        "upstream_errors": sum(v for k, v in fields.items() if k.startswith("error.")),
+        "upstream_errors": sum(errors.values()),
+        "upstream_errors_by_type": errors,
         "stale_served": fields.get("stale", 0),
     }
 

@@ -17,6 +17,7 @@ Redis faults and the breaker's state, under the meter ``dbp.cache``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -86,9 +87,18 @@ def enable_metrics(meter_provider: Any = None) -> None:
 
 
 def enable_from_env() -> None:
-    """``DBP_OTEL_METRICS=1`` (or ``true``): :func:`enable_metrics` on the global provider."""
+    """``DBP_OTEL_METRICS=1`` (or ``true``): :func:`enable_metrics` on the global provider.
+
+    Without OpenTelemetry installed this warns and leaves metrics off: a setting in the
+    environment must not stop the application from importing the cache.
+    """
     if os.environ.get(ENV_OTEL_METRICS, "").strip().lower() in ("1", "true", "yes", "on"):
-        enable_metrics()
+        try:
+            enable_metrics()
+        except ImportError as exc:
+            logging.getLogger("dbp.cache").warning(
+                "dbp cache: %s is set but metrics stay off: %s", ENV_OTEL_METRICS, exc
+            )
 
 
 def _version() -> str:
