@@ -83,6 +83,7 @@ EXPECTED = {
     "startup.first_use.vs_wrapt",
     "method_hit.vs_cachedmethod",
     "method_hit.provider_vs_cachedmethod",
+    "metrics.memory_hit_on_vs_off",
     "method_hit.bind_share",
     "method_hit.prebound_vs_cachedmethod",
 }

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .decorator import CachedFunction, discovery_cached
     from .defaults import default_cache, set_default_cache
     from .info import CacheInfo
+    from .metrics import enable_metrics
     from .sentinel import MISS, Miss
     from .tiered import TieredCache
 
@@ -34,6 +35,7 @@ _LAZY = {
     "TieredCache": ".tiered",
     "default_cache": ".defaults",
     "discovery_cached": ".decorator",
+    "enable_metrics": ".metrics",
     "set_default_cache": ".defaults",
 }
 
@@ -64,5 +66,19 @@ __all__ = [
     "TieredCache",
     "default_cache",
     "discovery_cached",
+    "enable_metrics",
     "set_default_cache",
 ]
+
+
+def _metrics_from_env() -> None:
+    """``DBP_OTEL_METRICS`` set: metrics on at import (only then is the metrics code loaded)."""
+    import os
+
+    if os.environ.get("DBP_OTEL_METRICS"):  # .metrics.ENV_OTEL_METRICS, read without importing it
+        from .metrics import enable_from_env
+
+        enable_from_env()  # the only case where OpenTelemetry is imported
+
+
+_metrics_from_env()
