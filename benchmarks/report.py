@@ -14,6 +14,8 @@ _GROUP_TITLES = {
     "scale": "Scale (entries on disk)",
     "fleet": "Fleet tier (Redis on loopback)",
     "startup": "Start-up",
+    "method_hit": "Method hits (100-model payload)",
+    "async_hit": "Async hits (async def, 100-model payload)",
 }
 
 

@@ -15,7 +15,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Loop", "gc_off", "interleave", "make_loop", "median", "per_op_budget", "time_once"]
+__all__ = [
+    "Loop",
+    "gc_off",
+    "interleave",
+    "make_async_loop",
+    "make_loop",
+    "median",
+    "per_op_budget",
+    "time_once",
+]
 
 #: A timing loop: run ``n`` operations, return the elapsed nanoseconds.
 Loop = Callable[[int], int]
@@ -63,6 +72,31 @@ def make_loop(
     def loop(n: int) -> int:
         with gc_off():
             return inner(n)
+
+    return loop
+
+
+def make_async_loop(stmt: str, namespace: dict[str, Any], runner: Any) -> Loop:
+    """Like :func:`make_loop` for ``await <stmt>``: the loop is a coroutine run to completion
+    on ``runner`` (an event loop); only the loop inside the coroutine is timed, so
+    starting the coroutine on the event loop is not part of any operation's time."""
+    names = dict(namespace)
+    params = "".join(f", {name}={name}" for name in names)
+    source = (
+        f"async def _aloop(_n, _clock=_clock{params}):\n"
+        "    _it = range(_n)\n"
+        "    _t0 = _clock()\n"
+        "    for _ in _it:\n"
+        f"        await {stmt}\n"
+        "    return _clock() - _t0\n"
+    )
+    scope: dict[str, Any] = {"_clock": _clock, **names}
+    exec(compile(source, f"<async loop {stmt!r}>", "exec"), scope)
+    inner = scope["_aloop"]
+
+    def loop(n: int) -> int:
+        with gc_off():
+            return int(runner.run_until_complete(inner(n)))
 
     return loop
 

@@ -19,6 +19,9 @@ import pytest
 pytest.importorskip("cachetools")
 pytest.importorskip("diskcache")
 pytest.importorskip("dogpile.cache")
+pytest.importorskip("async_lru")
+pytest.importorskip("aiocache")
+pytest.importorskip("cashews")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,6 +89,13 @@ EXPECTED = {
     "metrics.memory_hit_on_vs_off",
     "method_hit.bind_share",
     "method_hit.prebound_vs_cachedmethod",
+    "async_hit.function.vs_alru",
+    "async_hit.method.vs_alru",
+    "async_hit.function.vs_aiocache",
+    "async_hit.function.vs_cashews",
+    "async_hit.function.vs_sync_hit",
+    "async_hit.function.vs_plain",
+    "async_hit.disk.vs_sync_disk",
 }
 #: The fleet group starts its own redis-server; without the binary it is skipped.
 FLEET = {
