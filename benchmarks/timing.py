@@ -44,6 +44,23 @@ def gc_off() -> Iterator[None]:
             gc.enable()
 
 
+def _compile(stmt: str, namespace: dict[str, Any] | None, prefix: str = "") -> Any:
+    """``[async] def _loop(n)``: ``for _ in range(n): [await] <stmt>``, timed inside."""
+    names = dict(namespace or {})
+    params = "".join(f", {name}={name}" for name in names)
+    source = (
+        f"{prefix}def _loop(_n, _clock=_clock{params}):\n"
+        "    _it = range(_n)\n"
+        "    _t0 = _clock()\n"
+        "    for _ in _it:\n"
+        f"        {'await ' if prefix else ''}{stmt}\n"
+        "    return _clock() - _t0\n"
+    )
+    scope: dict[str, Any] = {"_clock": _clock, **names}
+    exec(compile(source, f"<{prefix}loop {stmt!r}>", "exec"), scope)
+    return scope["_loop"]
+
+
 def make_loop(
     stmt: str, namespace: dict[str, Any] | None = None, *, manage_gc: bool = True
 ) -> Loop:
@@ -53,19 +70,7 @@ def make_loop(
     ``for`` loop itself (measured separately with ``stmt="pass"`` and subtracted by callers
     that want it).
     """
-    names = dict(namespace or {})
-    params = "".join(f", {name}={name}" for name in names)
-    source = (
-        f"def _loop(_n, _clock=_clock{params}):\n"
-        "    _it = range(_n)\n"
-        "    _t0 = _clock()\n"
-        "    for _ in _it:\n"
-        f"        {stmt}\n"
-        "    return _clock() - _t0\n"
-    )
-    scope: dict[str, Any] = {"_clock": _clock, **names}
-    exec(compile(source, f"<loop {stmt!r}>", "exec"), scope)
-    inner: Callable[[int], int] = scope["_loop"]
+    inner: Callable[[int], int] = _compile(stmt, namespace)
     if not manage_gc:  # the caller (e.g. a multi-threaded run) handles gc itself
         return inner
 
@@ -80,19 +85,7 @@ def make_async_loop(stmt: str, namespace: dict[str, Any], runner: Any) -> Loop:
     """Like :func:`make_loop` for ``await <stmt>``: the loop is a coroutine run to completion
     on ``runner`` (an event loop); only the loop inside the coroutine is timed, so
     starting the coroutine on the event loop is not part of any operation's time."""
-    names = dict(namespace)
-    params = "".join(f", {name}={name}" for name in names)
-    source = (
-        f"async def _aloop(_n, _clock=_clock{params}):\n"
-        "    _it = range(_n)\n"
-        "    _t0 = _clock()\n"
-        "    for _ in _it:\n"
-        f"        await {stmt}\n"
-        "    return _clock() - _t0\n"
-    )
-    scope: dict[str, Any] = {"_clock": _clock, **names}
-    exec(compile(source, f"<async loop {stmt!r}>", "exec"), scope)
-    inner = scope["_aloop"]
+    inner = _compile(stmt, namespace, "async ")
 
     def loop(n: int) -> int:
         with gc_off():

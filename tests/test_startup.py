@@ -28,7 +28,7 @@ def test_importing_the_package_loads_neither_the_engine_nor_wrapt(tmp_path):
         "print(sorted(m for m in sys.modules if m.startswith(('dbp.cache.', 'wrapt', 'boto'))))\n",
         tmp_path,
     )
-    assert out == "['dbp.cache.defaults']"
+    assert out == "['dbp.cache.defaults', 'dbp.cache.lazy']"
 
 
 def test_the_first_use_loads_the_engine_and_decorates_into_a_discovery_cache(tmp_path):

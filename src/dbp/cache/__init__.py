@@ -12,6 +12,8 @@ a cache, never on a hit.
 
 from __future__ import annotations
 
+from .lazy import lazy_exports
+
 # typing.TYPE_CHECKING without importing typing (about 7 ms at start-up).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,19 +42,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

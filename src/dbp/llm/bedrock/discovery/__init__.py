@@ -9,6 +9,7 @@ an in-process LRU and an on-disk tier shared by the processes of a host;
 from __future__ import annotations
 
 from dbp.cache import defaults
+from dbp.cache.lazy import lazy_exports
 
 # typing.TYPE_CHECKING without importing typing (about 7 ms at start-up).
 TYPE_CHECKING = False
@@ -66,19 +67,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def _discovery_cache(**kwargs: Any) -> DiscoveryCache:
