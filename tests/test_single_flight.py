@@ -154,7 +154,7 @@ def test_async_exception_reaches_every_waiter(cache):
     assert cache.get("async-fail", "MISS") == "MISS"
 
 
-def test_cancelled_async_leader_hands_over_to_a_waiter(cache):
+def test_cancelled_async_leader_leaves_the_call_to_its_waiter(cache):
     calls = []
 
     @discovery_cached(key="async-cancel", cache=cache)
@@ -172,7 +172,7 @@ def test_cancelled_async_leader_hands_over_to_a_waiter(cache):
         return await waiter
 
     assert asyncio.run(main()) == "done"
-    assert len(calls) == 2
+    assert len(calls) == 1  # the call runs in a task of its own: the waiter still gets it
 
 
 def test_async_recursive_call_with_same_key_does_not_deadlock(cache):

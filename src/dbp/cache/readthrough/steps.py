@@ -41,6 +41,7 @@ __all__ = [
     "lookup_stale",
     "promote",
     "refresh_start",
+    "shared",
     "write",
 ]
 
@@ -286,6 +287,22 @@ def stale_or_raise(cache: TieredCache, key: str, policy: Policy, error: Exceptio
         max(0.0, cache.clock.time() - entry.expires),
     )
     return entry.value
+
+
+def shared(
+    cache: TieredCache, key: str, policy: Policy, value: Any, error: BaseException | None
+) -> Plan:
+    """A waiter's answer from the call it shared: its value, or stale/raise on its error.
+
+    Either way the waiter made no call of its own: a flight hit.
+    """
+    if policy.counters is not None:
+        next(policy.counters.flight_hits)
+    if error is None:
+        return value
+    if not isinstance(error, Exception):  # cancelled, interrupted: not the upstream's fault
+        raise error
+    return (yield from stale_or_raise(cache, key, policy, error))
 
 
 def count_hit(policy: Policy, tier: str) -> None:
