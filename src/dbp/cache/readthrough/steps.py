@@ -216,6 +216,7 @@ def fill(
     epoch = cache.epoch
     held: list[KeyLock] = []
     fences: list[object | None] = []
+    failed = False
     try:
         for store, ttl in zip(cache.stores, policy.ttls, strict=True):
             lock = store.lock(key, policy.owner) if ttl > 0 else None
@@ -233,24 +234,36 @@ def fill(
                 continue
             held.append(lock)
             fences[-1] = lock.fence
-            if not recheck:
-                continue
-            found = yield from lookup(cache, key, policy, due_is_miss=due_is_miss)
-            if found is not MISS:
-                count_hit(policy, found.tier)
-                return found.value
+            if recheck:
+                found = yield from lookup(cache, key, policy, due_is_miss=due_is_miss)
+                if found is not MISS:
+                    count_hit(policy, found.tier)
+                    return found.value
+            if lock.holder_failed:
+                # The call we waited for failed: call now, beside its other waiters,
+                # not after them one by one (a failing upstream is never worse cached);
+                # the locks we let go say so too, for whoever waits on them behind us.
+                yield from _release(held, failed=True)
+                fences = []
+                break
         if policy.counters is not None:
             next(policy.counters.misses)
         started = cache.clock.time()  # the value is as old as the call: fences late writers
         try:
             value = yield Call(compute)
         except Exception as exc:
+            failed = True
             return (yield from stale_or_raise(cache, key, policy, exc))
         yield from save(cache, key, value, policy, fences, epoch, started)
         return value
     finally:
-        for lock in reversed(held):
-            yield Io(lock, "release")
+        yield from _release(held, failed=failed)
+
+
+def _release(held: list[KeyLock], *, failed: bool = False) -> Plan:
+    """Release the locks taken, farthest first; ``failed``: the call raised."""
+    while held:
+        yield Io(held.pop(), "release", failed=failed)
 
 
 def save(
