@@ -99,8 +99,7 @@ def test_a_failing_call_does_not_serialize_processes_on_two_hosts(fleet, mode):
     processes, work = 6, 0.5
     options = {"async": True, "tasks": 2} if mode == "async" else {}
     procs = [
-        fleet.start("ab"[i % 2], work=work, go=True, fail=True, **options)
-        for i in range(processes)
+        fleet.start("ab"[i % 2], work=work, go=True, fail=True, **options) for i in range(processes)
     ]
     fleet.release(processes)
     results = [Fleet.result(p) for p in procs]

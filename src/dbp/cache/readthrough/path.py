@@ -7,8 +7,9 @@ layer's refreshes and any user of :class:`~dbp.cache.TieredCache`.
 [Implementation details]
 1. Look up the tiers nearest first; a hit in a farther tier is promoted.
 2. Join the in-process flight for the key: one leader per key per process
-   (threads share a :class:`~dbp.cache.locks.flights.FlightTable`, tasks an
-   :class:`~dbp.cache.locks.flights.AsyncFlightTable`); the others wait for its outcome.
+   (threads share a :class:`~dbp.cache.locks.flights.FlightTable`; for tasks the
+   call runs in a task of its own, see :class:`~dbp.cache.locks.flights.AsyncFlightTable`);
+   the others wait for its outcome.
 3. The leader takes each tier's lock in order (host file lock, then a fleet
    lease), re-checking the tiers after each (:func:`.steps.fill`).
 4. Call, write through, or serve stale on error.
@@ -18,7 +19,7 @@ layer's refreshes and any user of :class:`~dbp.cache.TieredCache`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -87,13 +88,15 @@ class ReadThrough:
             found = await adrive(steps.lookup(self.cache, key, policy))
             if found is not MISS:
                 return self._hit(key, found, compute, policy, is_async=True)
-        fill = self._fill(key, compute, policy, force)
-        task, started = self.cache.async_flights.join(key, lambda: adrive(fill))
+
+        def start() -> Coroutine[Any, Any, Any]:
+            return adrive(self._fill(key, compute, policy, force))
+
+        task, started = self.cache.async_flights.join(key, start)
         if task is None:  # the computation of ``key`` calls itself: compute inline
-            return await adrive(fill)
+            return await start()
         if started:  # the task's outcome is this caller's: its value, or its error
             return await asyncio.shield(task)
-        fill.close()  # never started: another caller's task computes the key
         await asyncio.wait((task,))  # cancelling this caller leaves the task running
         return await adrive(steps.shared(self.cache, key, policy, *outcome_of(task)))
 
