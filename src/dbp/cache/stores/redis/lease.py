@@ -117,47 +117,22 @@ class RedisLease:
         self.holder_failed = False
         return secrets.token_hex(16)
 
-    def _settle(self, token: str, got: Taken, first: Taken | Busy) -> bool:
-        """Hold the lease ``got``; ``first`` was the first answer (busy: we waited)."""
-        self._fence = Fence(token, got.generation, got.owner_generation, self.owner)
-        self.holder_failed = isinstance(first, Busy) and got.failure_mark != first.failure_mark
-        return True
-
     def acquire(self, timeout: float) -> bool | None:
         """Take the lease, polling up to ``timeout`` seconds; see the module docstring."""
-        deadline = time.monotonic() + _check_timeout(timeout)
-        token, poll = self._start(), _FIRST_POLL
-        first: Taken | Busy | None = None
-        while True:
-            got = self._ops.try_acquire(self.key, token, self.owner, self._ms)
-            if got is None:
-                return None
-            first = first or got
-            if isinstance(got, Taken):
-                return self._settle(token, got, first)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            time.sleep(min(remaining, poll * random.uniform(0.5, 1.5)))
-            poll = min(poll * 2, _MAX_POLL)
+        tries = _Tries(self, timeout)
+        while pause := tries.pause(
+            self._ops.try_acquire(self.key, tries.token, self.owner, self._ms)
+        ):
+            time.sleep(pause)
+        return tries.result
 
     async def acquire_async(self, timeout: float) -> bool | None:
         """The asyncio twin of :meth:`acquire` (sleeps with ``asyncio.sleep``)."""
-        deadline = time.monotonic() + _check_timeout(timeout)
-        token, poll = self._start(), _FIRST_POLL
-        first: Taken | Busy | None = None
-        while True:
-            got = await self._ops.try_acquire_async(self.key, token, self.owner, self._ms)
-            if got is None:
-                return None
-            first = first or got
-            if isinstance(got, Taken):
-                return self._settle(token, got, first)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            await asyncio.sleep(min(remaining, poll * random.uniform(0.5, 1.5)))
-            poll = min(poll * 2, _MAX_POLL)
+        tries = _Tries(self, timeout)
+        ops, key, owner, ms = self._ops, self.key, self.owner, self._ms
+        while pause := tries.pause(await ops.try_acquire_async(key, tries.token, owner, ms)):
+            await asyncio.sleep(pause)
+        return tries.result
 
     def release(self, *, failed: bool = False) -> None:
         """Compare-and-delete: frees the lease only if it still holds our token.
@@ -176,3 +151,39 @@ class RedisLease:
 
     def __repr__(self) -> str:
         return f"RedisLease({self.key!r}, held={self.held})"
+
+
+class _Tries:
+    """One ``acquire``'s decisions, written once for the sync and the async loop."""
+
+    __slots__ = ("deadline", "first", "lease", "poll", "result", "token")
+
+    def __init__(self, lease: RedisLease, timeout: float) -> None:
+        self.deadline = time.monotonic() + _check_timeout(timeout)
+        self.lease = lease
+        self.token = lease._start()
+        self.poll = _FIRST_POLL
+        self.first: Taken | Busy | None = None
+        self.result: bool | None = None
+
+    def pause(self, got: Taken | Busy | None) -> float:
+        """Seconds to sleep before trying again, or 0: done, :attr:`result` says how."""
+        if got is None:  # Redis unusable: at once, so no one waits on a dead server
+            self.result = None
+            return 0.0
+        self.first = self.first or got
+        if isinstance(got, Taken):
+            lease = self.lease
+            lease._fence = Fence(self.token, got.generation, got.owner_generation, lease.owner)
+            lease.holder_failed = (
+                isinstance(self.first, Busy) and got.failure_mark != self.first.failure_mark
+            )
+            self.result = True
+            return 0.0
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.result = False
+            return 0.0
+        pause = min(remaining, self.poll * random.uniform(0.5, 1.5))
+        self.poll = min(self.poll * 2, _MAX_POLL)
+        return pause
