@@ -239,24 +239,6 @@ def test_a_coroutine_failing_before_its_first_await_runs_once_for_concurrent_cal
     assert (info.misses, info.flight_hits, info.hits) == (1, 2, 2)
 
 
-def test_tasks_sharing_a_failing_call_count_as_flight_hits(cache):
-    calls = []
-
-    @discovery_cached(key="fail:<x>", cache=cache)
-    async def failing(x):
-        calls.append(x)
-        await asyncio.sleep(0.01)
-        raise ValueError("throttled")
-
-    async def main():
-        return await asyncio.gather(*(failing(1) for _ in range(3)), return_exceptions=True)
-
-    results = asyncio.run(main())
-    assert len(calls) == 1 and all(isinstance(r, ValueError) for r in results)
-    info = failing.cache_info()
-    assert (info.misses, info.flight_hits, info.hits) == (1, 2, 2)
-
-
 def test_threads_sharing_a_failing_call_count_as_flight_hits(cache):
     entered, release = threading.Event(), threading.Event()
     calls = []

@@ -152,6 +152,8 @@ def test_async_exception_reaches_every_waiter(cache):
     assert len(calls) == 1
     assert all(isinstance(r, ValueError) for r in results)
     assert cache.get("async-fail", "MISS") == "MISS"
+    info = failing.cache_info()  # the four that shared the failed call are flight hits
+    assert (info.misses, info.flight_hits, info.hits) == (1, 4, 4)
 
 
 def test_cancelled_async_leader_leaves_the_call_to_its_waiter(cache):
