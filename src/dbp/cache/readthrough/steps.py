@@ -209,8 +209,11 @@ def fill(
     Each tier's own lock (none for memory, the host lock for disk, a lease for a
     shared server) is taken nearest first, and the tiers are looked up again after
     each, since another process may have filled the key meanwhile. A lock that is
-    busy past the timeout or unusable means "compute here", never "fail".
-    On an error, a stale value is served when the policy allows it. A forced
+    busy past the timeout or unusable means "compute here", never "fail"; a lock
+    whose holder failed while we waited (``holder_failed``) means "call now, beside
+    its other waiters" (a failing upstream is called at most once per process, in
+    parallel, never N times in series). A holder whose call raised says so as it
+    releases. On an error, a stale value is served when the policy allows it. A forced
     refresh (``recheck=False``) takes the locks but computes whatever it finds.
     """
     epoch = cache.epoch
