@@ -31,7 +31,7 @@ def _waits_for_a_flight(thread: threading.Thread) -> bool:
 class Upstream:
     """An async upstream call that lasts until the test opens ``gate``; counts its calls."""
 
-    def __init__(self, fail: BaseException | None = None) -> None:
+    def __init__(self, fail: str | None = None) -> None:
         self.calls = 0
         self.fail = fail
         self.gate: asyncio.Event | None = None
@@ -49,7 +49,7 @@ class Upstream:
         self.entered.set()
         await self.gate.wait()
         if self.fail is not None:
-            raise self.fail
+            raise RuntimeError(self.fail)
         return {"region": region, "call": self.calls}
 
     async def started(self) -> None:
@@ -203,7 +203,7 @@ def test_a_call_whose_callers_all_left_still_completes_and_is_cached(cache):
 
 
 def test_a_call_whose_callers_all_left_and_that_fails_is_not_cached_nor_reported(cache, caplog):
-    upstream = Upstream(fail=RuntimeError("throttled"))
+    upstream = Upstream(fail="throttled")
     list_models = cached(cache, upstream)
 
     async def main():
