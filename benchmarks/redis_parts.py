@@ -4,7 +4,7 @@ Timed in the same rounds as the Redis hit itself (``fleet.py``): a ``PING`` (the
 trip alone), ``GET`` of the stored bytes (round trip + the RESP reply's parse), ``GET`` +
 our codec's decode of the body (JSON + datetimes), so the rest is our header check and
 read-through path. With ``hiredis`` installed (redis-py then parses replies with it),
-the hit and the bare ``GET`` are timed with redis-py's pure-Python parser too.
+the hit, dogpile's and the bare ``GET`` are timed with redis-py's pure-Python parser too.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def breakdown_loops(
 ) -> tuple[dict[str, Loop], list[Any]]:
     """The loops, and what to close after timing."""
     import redis
+    from dogpile.cache import make_region
 
     from dbp.cache import codec
 
@@ -55,8 +56,17 @@ def breakdown_loops(
         check_payload(reader.get(KEY), payload, "ours redis hit")  # connects the client
         _python_parser(reader.redis._sync.client)
         check_payload(reader.get(KEY), payload, "ours redis hit, Python parser")
+        from redis._parsers import _RESP2Parser
+
+        region = make_region().configure(
+            "dogpile.cache.redis",
+            expiration_time=3600,
+            arguments={"url": url, "connection_kwargs": {"parser_class": _RESP2Parser}},
+        )
+        check_payload(region.get(KEY), payload, "dogpile.cache.redis, Python parser")
         loops["redis_get_python"] = make_loop("g(k)", {"g": python_raw.get, "k": name})
         loops["ours_redis_python"] = make_loop("g(k)", {"g": reader.get, "k": KEY})
+        loops["dogpile_redis_python"] = make_loop("g(k)", {"g": region.get, "k": KEY})
         closing += [python_raw, reader]
     return loops, closing
 
@@ -87,6 +97,13 @@ def breakdown_rows(med: dict[str, Any]) -> list[Row]:
                 med["ours_redis"],
                 "ours, Python parser",
                 med["ours_redis_python"],
+            ),
+            compare(
+                "fleet.redis_hit.vs_dogpile_redis_python_parser",
+                "Redis hit vs dogpile.cache.redis get, both with redis-py's Python parser",
+                med["ours_redis_python"],
+                "dogpile, Python parser",
+                med["dogpile_redis_python"],
             ),
             compare(
                 "fleet.redis_get.hiredis_vs_python_parser",

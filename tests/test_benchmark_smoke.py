@@ -113,6 +113,7 @@ if shutil.which("redis-server") is not None and importlib.util.find_spec("redis"
         EXPECTED |= {
             "fleet.redis_hit.hiredis_vs_python_parser",
             "fleet.redis_get.hiredis_vs_python_parser",
+            "fleet.redis_hit.vs_dogpile_redis_python_parser",
         }
 #: Timed against the engine of an old commit, taken from git history when there is one.
 PRE_ENGINE = {"disk_hit.5.vs_pre_engine", "disk_hit.100.vs_pre_engine"}
