@@ -6,11 +6,10 @@ Bedrock layer's ``DiscoveryCache`` subclasses it with the seed's helpers).
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from .envelope import FORMAT_VERSION, DataVersion, check_data_version
 from .faults import OnceLog
 from .info import count_value
 from .keys import check_key
+from .lifetimes import Lifetimes
 from .locations import default_base_dir
 from .locks.flights import AsyncFlightTable, FlightTable
 from .locks.hold import hold_all
@@ -38,7 +38,7 @@ __all__ = ["LOGGER_NAME", "TieredCache"]
 LOGGER_NAME = "dbp.cache"
 
 
-class TieredCache:
+class TieredCache(Lifetimes):
     """
     [Class intent]
     Thread-safe, process-shared cache for discovery results (which Bedrock models
@@ -179,26 +179,6 @@ class TieredCache:
             self.redis = connect_fleet(self, fleet)
             self.stores = (*self.stores, self.redis)
 
-    #: What a plain get()'s policy is made of: setting one of these drops it.
-    _POLICY_INPUTS = frozenset((
-        "memory_ttl_seconds", "disk_ttl_seconds", "redis_ttl_seconds", "max_memory_entries",
-        "stores",
-    ))  # fmt: skip
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if name in self._POLICY_INPUTS:
-            self.__dict__.pop("plain_policy", None)
-
-    @functools.cached_property
-    def plain_policy(self) -> Policy:
-        """The policy of a get() without overrides, made once: get() is the hot path.
-
-        A new object whenever a lifetime, the memory bound or the tiers changed, so
-        a policy derived from it (a decorated function's) knows when to be remade.
-        """
-        return Policy(self.ttls())
-
     def data_version(self) -> DataVersion:
         """``CACHE_VERSION`` as the stores check it (read on every use)."""
         return check_data_version(self.CACHE_VERSION)
@@ -237,29 +217,6 @@ class TieredCache:
     def misses(self) -> int:
         """``get()`` calls that found nothing fresh, in this process."""
         return count_value(self._misses)
-
-    @property
-    def disk_ttl_days(self) -> float:
-        return self.disk_ttl_seconds / SECONDS_PER_DAY
-
-    # -- lifetimes -----------------------------------------------------------------------
-    def ttls(self, overrides: Mapping[str, float | None] | None = None) -> tuple[float, ...]:
-        """Each tier's lifetime in seconds, nearest first: ``overrides[name]`` or the default.
-
-        A memory tier bounded to 0 entries is off whatever its lifetime.
-        """
-        defaults = {
-            "memory": self.memory_ttl_seconds,
-            "disk": self.disk_ttl_seconds,
-            "redis": self.redis_ttl_seconds,
-        }
-        result = []
-        for store in self.stores:
-            ttl = None if overrides is None else overrides.get(store.name)
-            result.append(defaults[store.name] if ttl is None else ttl)
-        if self.max_memory_entries <= 0:
-            result[0] = 0.0
-        return tuple(result)
 
     # -- core operations ---------------------------------------------------
     def get(
