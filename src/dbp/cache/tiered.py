@@ -202,10 +202,12 @@ class TieredCache(Lifetimes):
             close()
 
     def __repr__(self) -> str:
+        fleet = "" if self.redis is None else f", redis={self.redis!r}"  # its URL is redacted
         return (
             f"{type(self).__name__}(cache_dir={self.cache_dir!r}, "
             f"memory_ttl_seconds={self.memory_ttl_seconds:g}, "
-            f"disk_ttl_days={self.disk_ttl_days:g}, max_memory_entries={self.max_memory_entries})"
+            f"disk_ttl_days={self.disk_ttl_days:g}, max_memory_entries={self.max_memory_entries}"
+            f"{fleet})"
         )
 
     @property
