@@ -11,10 +11,15 @@ redis-py is imported only when a URL is given.
 - Another host's ``cache_clear()``/``invalidate()`` arrives over pub/sub and drops
   this host's memory and disk copies; a fill in flight here does not write back
   (the cache's epoch moves), so a clear is never undone by a slow fill.
+- A host that was away during a clear finds out from the fleet generation
+  (:mod:`.stores.redis.generation`): the generation its disk copies are consistent
+  with is kept in a marker file beside them, checked against Redis once, before
+  the first disk read of a process, and after every reconnection.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -113,8 +118,47 @@ def url_from_environment(logger: logging.Logger) -> str | None:
     return url
 
 
+class GenerationFile:
+    """The fleet generation a host's disk copies are consistent with, in one small file.
+
+    Named after the server and prefix (another Redis is another fleet). A file that
+    cannot be read is no generation (the next check drops the copies); one that
+    cannot be written is skipped with a debug line (the same, one start later).
+    """
+
+    def __init__(self, directory: str, fleet: str, logger: logging.Logger) -> None:
+        digest = hashlib.blake2b(fleet.encode(), digest_size=8).hexdigest()
+        self.directory = directory
+        self.path = os.path.join(directory, f".fleet-generation-{digest}")
+        self._logger = logger
+
+    def read(self) -> str | None:
+        try:
+            with open(self.path, encoding="ascii") as f:
+                return f.read(256).strip() or None
+        except (OSError, ValueError):
+            return None
+
+    def write(self, generation: str) -> None:
+        from .locations import make_private_dirs
+        from .stores.files import unlink_quietly
+
+        temp = f"{self.path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        try:
+            make_private_dirs(self.directory)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, generation.encode("ascii"))
+            finally:
+                os.close(fd)
+            os.replace(temp, self.path)
+        except OSError as exc:
+            self._logger.debug("dbp cache: cannot record the fleet generation: %s", exc)
+            unlink_quietly(temp)
+
+
 def connect_fleet(cache: TieredCache, options: FleetOptions) -> Any:
-    """Build the Redis store for ``cache`` and subscribe it to other hosts' clears."""
+    """Build the Redis store for ``cache`` and keep its local tiers in step with the fleet."""
     from .stores.redis import RedisStore  # importable: FleetOptions.of checked
 
     store = RedisStore(
@@ -129,5 +173,11 @@ def connect_fleet(cache: TieredCache, options: FleetOptions) -> Any:
         secret=options.secret,
         lease_seconds=options.lease_seconds,
     )
-    store.listen(cache.drop_local)
+    marker = (
+        GenerationFile(cache.cache_dir, f"{store.url} {store.prefix}", cache.logger)
+        if cache.disk_ttl_seconds > 0
+        else None  # no files: nothing outlives the process
+    )
+    store.listen(cache.drop_local, marker)
+    cache.disk.before_read = store.sync  # a no-op once a check has succeeded
     return store

@@ -26,6 +26,7 @@ from .readthrough.ops import drive
 from .readthrough.path import ReadThrough
 from .readthrough.steps import Policy, lookup, write
 from .sentinel import MISS
+from .stores.cleared import Cleared, check_pattern, clear_matching
 from .stores.disk import DiskStore, EntryFile, file_name
 from .stores.memory import HitView, MemoryStore
 from .ttl import SECONDS_PER_DAY, TTLArg, check_max_entries, tier_overrides, ttl_seconds
@@ -183,17 +184,20 @@ class TieredCache(Lifetimes):
         """``CACHE_VERSION`` as the stores check it (read on every use)."""
         return check_data_version(self.CACHE_VERSION)
 
-    def drop_local(self, key: str | None, owner: str | None) -> None:
-        """Another host cleared ``key`` / ``owner``'s entries / everything: drop our copies.
+    def drop_local(self, cleared: Cleared) -> None:
+        """A clear (another host's, or one this host missed): drop our local copies.
 
+        ``cleared`` names one key, one owner's entries, a glob, or everything.
         Fills in flight here do not write back (the epoch moves).
         """
         self.epoch += 1
         for store in (self.memory, self.disk):
-            if key is not None:
-                store.delete(key)
+            if cleared.key is not None:
+                store.delete(cleared.key)
+            elif cleared.match is not None:
+                clear_matching(store, cleared.match)
             else:
-                store.clear(owner)
+                store.clear(cleared.owner)
 
     def close(self) -> None:
         """Stop the fleet tier's subscriber and close its connections (no-op without one)."""
@@ -303,6 +307,22 @@ class TieredCache(Lifetimes):
         check_key(key)
         removed = [store.delete(key) for store in self.stores]  # every tier, no short cut
         return int(any(removed))
+
+    def invalidate_matching(self, pattern: str) -> int:
+        """
+        [Method intent]
+        Drop every entry whose key matches the glob ``pattern`` (``*``, ``?``,
+        ``[...]``, as :func:`fnmatch.fnmatchcase`) from every tier, e.g.
+        ``"bedrock_models:*"``; with Redis, on every host.
+
+        [Implementation details]
+        Redis is scanned by the prefix (``SCAN``, never ``KEYS``), reading each
+        entry's header; other hosts drop their local copies of the matching keys.
+        Returns the largest count of any tier, as :meth:`invalidate` does.
+        """
+        pattern = check_pattern(pattern)
+        self.epoch += 1
+        return max(clear_matching(store, pattern) for store in self.stores)
 
     def clear_owner(self, owner: str) -> int:
         """Remove every entry (every tier, any process) written for ``owner``."""

@@ -100,6 +100,9 @@ class DiskStore:
         self.locks = HostLocks(os.path.join(directory, ".locks"), self.faults)
         self.index = OwnerIndex(directory)
         self._paths: dict[str, str] = {}  # key -> file path, saves hashing on every read
+        #: Called before each read: the fleet tier checks, once per process start,
+        #: that no clear happened while the files were written (see fleet.py).
+        self.before_read: Callable[[], object] | None = None
 
     # -- paths -------------------------------------------------------------
     def path_for(self, key: str) -> str:
@@ -128,6 +131,8 @@ class DiskStore:
     # -- reading -----------------------------------------------------------
     def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The fresh entry for ``key`` (with ``stale``: within its stale window), or ``MISS``."""
+        if self.before_read is not None:
+            self.before_read()
         now = self._clock.time()
         entry = self._load(key, now)
         if entry is MISS or (entry.stale_until if stale else entry.expires) <= now:
