@@ -27,6 +27,7 @@ share are in :mod:`.core`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -265,7 +266,9 @@ class RedisStore(AsyncRedisOps):
         """
         if not callable(drop):
             raise TypeError(f"listen callback must be callable, not {drop!r}")
-        options = self.options
+        # No retry inside redis-py: its PubSub would reconnect and re-subscribe
+        # silently, and the clears published in the gap would go unnoticed.
+        options = dataclasses.replace(self.options, retries=0)
         with self._lock:
             if self._subscriber is not None and self._subscriber.alive:
                 raise RuntimeError(f"{self!r} is already listening; close() it first")
