@@ -178,9 +178,12 @@ def test_a_host_that_was_down_during_a_clear_misses_when_it_starts_again(
     [again] = hosts.run("a", "call us-east-1")
     assert again["by"] == "disk"  # host a's next process reads its own disk
     CLEARS[clear](hosts, tmp_path, redis_server.url)  # host b clears while a is down
-    [after] = hosts.run("a", "call us-east-1")
-    assert after["by"] == "call"  # not the pre-clear copy from a's disk
+    after = hosts.run("a", "call us-east-1", "call us-east-1")
+    # Not the pre-clear copy from a's disk; the new value is cached as usual.
+    assert [r["by"] for r in after] == ["call", "memory"]
     assert hosts.calls() == ["a us-east-1", "a us-east-1"]
+    [later] = hosts.run("a", "call us-east-1")
+    assert later["by"] == "disk"  # and kept: the host now knows the clear
 
 
 def test_a_host_that_missed_no_clear_keeps_its_disk_copies(hosts):
@@ -227,6 +230,18 @@ def test_the_cli_on_a_host_that_missed_a_clear_calls_aws_again(
     assert after.returncode == 0, after.stderr
     assert "1 API call(s)" in after.stderr
     assert fake_bedrock.count(operation="ListFoundationModels") == 2
+
+
+def test_cache_ls_on_a_host_that_missed_a_clear_lists_no_pre_clear_entry(
+    tmp_path, hosts, redis_server
+):
+    hosts.run("a", "call us-east-1")
+    listed = cli(tmp_path, "a", redis_server.url, "cache", "ls")
+    assert "fleet_models:us-east-1" in listed.stdout
+    hosts.run("b", "cache_clear")
+    listed = cli(tmp_path, "a", redis_server.url, "cache", "ls")
+    assert listed.returncode == 0, listed.stderr
+    assert "fleet_models:us-east-1" not in listed.stdout
 
 
 # -- a host that was cut off during the clear -------------------------------------------------

@@ -351,7 +351,12 @@ class TieredCache(Lifetimes):
 
     # -- for the CLI and tests --------------------------------------------------------------
     def entries(self) -> Iterator[EntryFile]:
-        """Headers of the disk entries (for ``cache ls`` / ``cache info``)."""
+        """Headers of the disk entries (for ``cache ls`` / ``cache info``).
+
+        With a fleet tier, the host first drops copies a clear it missed removed.
+        """
+        if self.disk.before_read is not None:
+            self.disk.before_read()
         return self.disk.scan()
 
     def file_for(self, key: str) -> str:
