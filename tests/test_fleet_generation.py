@@ -321,3 +321,55 @@ def test_invalidate_matching_from_code_clears_every_tier(hosts, redis_server):
         "call",
         "redis",
     ]
+
+
+# -- the follower's rules, one event at a time -------------------------------------------------
+class Drops:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str | None, str | None, str | None]] = []
+        self.fail = False
+
+    def __call__(self, cleared) -> None:
+        if self.fail:
+            raise OSError("disk gone")
+        self.seen.append(tuple(cleared))
+
+
+def test_the_follower_drops_everything_exactly_when_a_clear_went_unheard(tmp_path):
+    import logging
+
+    from dbp.cache.fleet import GenerationFile
+    from dbp.cache.stores.cleared import Cleared
+    from dbp.cache.stores.redis.generation import Follower
+
+    everything = (None, None, None)
+    marker = GenerationFile(str(tmp_path / "cache"), "redis://h:1/0 dbp:", logging.getLogger("t"))
+    drops = Drops()
+    follower = Follower(drops, marker, logging.getLogger("t"))
+    follower.connected("T0")  # no generation recorded yet: the host's copies are unknown
+    assert drops.seen == [everything] and marker.read() == "T0" and not follower.pending
+    follower.cleared(Cleared(key="k"), "T0", "T1")  # the next link of the chain
+    assert drops.seen[1:] == [("k", None, None)]
+    follower.cleared(Cleared(owner="f"), "T5", "T6")  # T1 -> T5 was never heard of
+    assert drops.seen[2:] == [(None, "f", None), everything]
+    follower.cleared(Cleared(match="m:*"), None, "T7")  # Redis had lost the generation
+    assert drops.seen[4:] == [(None, None, "m:*"), everything]
+    follower.cleared(Cleared(key="x"), "T7", "T8", here=True)  # our own clear: nothing to do
+    assert drops.seen[6:] == [] and marker.read() == "T8"
+    follower.disconnected()
+    assert follower.pending
+    follower.connected("T8")  # reconnected, nothing missed
+    assert drops.seen[6:] == []
+    # A new process on the host starts from the marker.
+    restarted = Follower(drops, marker, logging.getLogger("t"))
+    restarted.connected("T8")
+    assert drops.seen[6:] == []
+    restarted.connected("T9")  # a clear while it was away
+    assert drops.seen[6:] == [everything]
+    # A drop that fails leaves no generation trusted: the next check drops again.
+    drops.fail = True
+    restarted.cleared(Cleared(key="y"), "T9", "T10")
+    drops.fail = False
+    assert marker.read() is None
+    restarted.connected("T10")
+    assert drops.seen[7:] == [everything]

@@ -141,12 +141,12 @@ class GenerationFile:
 
     def write(self, generation: str) -> None:
         from .locations import make_private_dirs
-        from .stores.files import unlink_quietly
+        from .stores.files import CREATE_FLAGS, unlink_quietly
 
         temp = f"{self.path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         try:
             make_private_dirs(self.directory)
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(temp, CREATE_FLAGS, 0o600)
             try:
                 os.write(fd, generation.encode("ascii"))
             finally:
