@@ -373,3 +373,37 @@ def test_the_follower_drops_everything_exactly_when_a_clear_went_unheard(tmp_pat
     assert marker.read() is None
     restarted.connected("T10")
     assert drops.seen[7:] == [everything]
+
+
+def test_hits_cost_no_redis_call_a_start_costs_one_check(tmp_path, redis_server):
+    from dbp.cache import TieredCache
+
+    def stats() -> dict[str, int]:
+        reply = command(redis_server.port, "INFO", "commandstats").decode()
+        return {
+            line.split(":")[0][len("cmdstat_") :]: int(line.split("calls=")[1].split(",")[0])
+            for line in reply.splitlines()
+            if line.startswith("cmdstat_")
+        }
+
+    def build() -> TieredCache:
+        return TieredCache(tmp_path / "host", redis_url=redis_server.url)
+
+    warm = build()
+    for i in range(10):
+        warm.set(f"k{i}", i)
+    warm.close()
+    before = stats()
+    cache = build()  # a new process on the same host
+    try:
+        for _ in range(100):
+            assert [cache.get(f"k{i}") for i in range(10)] == list(range(10))
+        wait_for(lambda: subscribers(redis_server.port) == 1, 10, "the subscription")
+        time.sleep(0.2)
+        spent = {k: n - before.get(k, 0) for k, n in stats().items()}
+    finally:
+        cache.close()
+    # One generation check on the first disk read; one by the listener once subscribed.
+    assert spent.get("evalsha", 0) + spent.get("eval", 0) == 2, spent
+    # 1000 hits (disk, then memory) read no entry: the only GETs are the two checks'.
+    assert spent.get("get", 0) == 2, spent

@@ -14,7 +14,7 @@ redis-py is imported only when a URL is given.
 - A host that was away during a clear finds out from the fleet generation
   (:mod:`.stores.redis.generation`): the generation its disk copies are consistent
   with is kept in a marker file beside them, checked against Redis once, before
-  the first disk read of a process, and after every reconnection.
+  the first disk read or write of a process, and after every reconnection.
 """
 
 from __future__ import annotations
@@ -179,5 +179,5 @@ def connect_fleet(cache: TieredCache, options: FleetOptions) -> Any:
         else None  # no files: nothing outlives the process
     )
     store.listen(cache.drop_local, marker)
-    cache.disk.before_read = store.sync  # a no-op once a check has succeeded
+    cache.disk.before_use = store.sync  # a no-op once a check has succeeded
     return store

@@ -355,8 +355,8 @@ class TieredCache(Lifetimes):
 
         With a fleet tier, the host first drops copies a clear it missed removed.
         """
-        if self.disk.before_read is not None:
-            self.disk.before_read()
+        if self.disk.before_use is not None:
+            self.disk.before_use()
         return self.disk.scan()
 
     def file_for(self, key: str) -> str:

@@ -22,7 +22,7 @@ job or a restarted service would otherwise answer from its disk for days.
   Dropping too much costs a Redis read per key; keeping too much would serve a
   wrong value.
 - Cost: no Redis call on any hit. One read per process start (on the first disk
-  read, :meth:`.store.RedisStore.sync`) and per (re)subscription.
+  read or write, :meth:`.store.RedisStore.sync`) and per (re)subscription.
 """
 
 from __future__ import annotations

@@ -290,7 +290,7 @@ class RedisStore(AsyncRedisOps):
         """Check the fleet generation now (one round trip) if no check succeeded yet.
 
         Call it before serving a local copy that may predate this process: the
-        cache does, on its first disk read. False when Redis cannot be reached
+        cache does, on its first disk read or write. False when Redis cannot be reached
         (local copies are then served, as during any outage, until a check works).
         """
         follower = self._follower
