@@ -78,6 +78,7 @@ def test_warnings_and_reprs_never_show_a_credential(tmp_path, caplog):
         ("redis://127.0.0.1:99999/0", "Port out of range"),
         ("redis://127.0.0.1:6379/0?socket_timeout=soon", "'socket_timeout'"),
         ("redis://127.0.0.1:6379/0?decode_responses=yes", "'decode_responses'"),
+        ("rediss://127.0.0.1:6379/0?ssl_cert_reqs=sometimes", "ssl_cert_reqs"),
     ],
 )
 def test_an_unusable_redis_url_from_code_raises_at_construction(tmp_path, url, named):

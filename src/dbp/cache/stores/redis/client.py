@@ -158,7 +158,7 @@ def _check_options(options: ClientOptions, url: str, name: str) -> None:
     try:
         pool = ConnectionPool.from_url(options.url, **options.kwargs())
         pool.make_connection()
-    except (TypeError, ValueError) as exc:
+    except Exception as exc:  # nothing is opened here: any error is the URL's
         raise BadRedisURL(f"{name} {redact(url)!r} is not usable: {_explain(exc)}") from None
     for option, why in _REFUSED_OPTIONS.items():
         if option in pool.connection_kwargs:
