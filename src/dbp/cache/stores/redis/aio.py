@@ -60,9 +60,19 @@ class AsyncRedisOps(RedisCore):
 
     async def aget(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The asyncio twin of ``get``."""
+        if self.sync_due():
+            await self.async_sync()
         entry_key = self.namer.names(key).entry
         raw = await self._aguard(lambda c: c.client.get(entry_key))
         return MISS if raw is FAILED else self.unpack(key, raw, stale)
+
+    async def async_sync(self) -> bool:
+        """The asyncio twin of ``RedisStore.sync``."""
+        if not self.sync_due():
+            return self._follower is not None
+        keys, args = self.generation_call()
+        check = await self._aguard(lambda c: c.current_generation(keys=keys, args=args))
+        return self.synced(check)
 
     async def aset(
         self, key: str, entry: Entry, *, fence: object | None = None, body: bytes | None = None

@@ -270,6 +270,17 @@ class RedisCore:
         """KEYS and ARGV of the generation scripts (read-or-create, and replace)."""
         return [self.namer.fleet_generation], [self.fresh_generation()]
 
+    def sync_due(self) -> bool:
+        """Whether the fleet generation must be checked (listening, and none checked yet)."""
+        return self._follower is not None and self._follower.pending
+
+    def synced(self, generation: object) -> bool:
+        """Hand a generation read from Redis to the follower; False if the read failed."""
+        if generation is FAILED or self._follower is None:
+            return False
+        self._follower.connected(text(generation))
+        return True
+
     def announced(self, cleared: Cleared, replaced: object, generation: str) -> None:
         """Our own clear replaced ``replaced`` by ``generation``: keep our follower in step.
 

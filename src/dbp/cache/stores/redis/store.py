@@ -101,6 +101,8 @@ class RedisStore(AsyncRedisOps):
     # -- the Store contract --------------------------------------------------
     def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The fresh entry (with ``stale``: one within its stale window), else MISS."""
+        if self.sync_due():  # before this process's first value from Redis
+            self.sync()
         entry_key = self.namer.names(key).entry
         raw = self._guard(lambda c: c.client.get(entry_key))
         return MISS if raw is FAILED else self.unpack(key, raw, stale)
@@ -290,20 +292,14 @@ class RedisStore(AsyncRedisOps):
         """Check the fleet generation now (one round trip) if no check succeeded yet.
 
         Call it before serving a local copy that may predate this process: the
-        cache does, on its first disk read or write. False when Redis cannot be reached
-        (local copies are then served, as during any outage, until a check works).
+        cache does on its first disk read or write, and this store on its first
+        read. False when Redis cannot be reached (local copies are then served,
+        as during any outage, until a check works).
         """
-        follower = self._follower
-        if follower is None:
-            return False
-        if not follower.pending:
-            return True
+        if not self.sync_due():
+            return self._follower is not None
         keys, args = self.generation_call()
-        generation = self._guard(lambda c: c.current_generation(keys=keys, args=args))
-        if generation is FAILED:
-            return False
-        follower.connected(text(generation))
-        return True
+        return self.synced(self._guard(lambda c: c.current_generation(keys=keys, args=args)))
 
     def _read_generation(self, client: Any) -> str:
         """The fleet generation through ``client`` (the subscriber's own)."""
