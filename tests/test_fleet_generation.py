@@ -273,6 +273,25 @@ def test_a_partitioned_host_drops_its_copies_when_it_reconnects(hosts, redis_ser
     assert hosts.calls() == ["a us-east-1", "a us-east-1"]
 
 
+def test_a_host_started_while_cut_off_serves_its_copies_then_drops_them(
+    hosts, redis_server, proxy
+):
+    hosts.run("a", "call us-east-1", url=proxy.url)
+    proxy.freeze()
+    hosts.run("b", "cache_clear")
+    a = hosts.serve("a", url=proxy.url)  # starts while it cannot reach Redis
+    started = time.monotonic()
+    assert hosts.ask(a, "call us-east-1")["by"] == "disk"  # all it has; it cannot know better
+    assert time.monotonic() - started < 3  # the check failed within its budget
+    proxy.thaw()
+    deadline = time.monotonic() + 15
+    while (answer := hosts.ask(a, "call us-east-1"))["by"] == "memory":
+        assert time.monotonic() < deadline, "host a still serves its pre-clear copy"
+        time.sleep(0.05)
+    assert answer["by"] == "call"
+    assert hosts.calls() == ["a us-east-1", "a us-east-1"]
+
+
 def test_a_reconnection_without_a_clear_keeps_the_local_copies(hosts, redis_server, proxy):
     a = hosts.serve("a", url=proxy.url)
     assert hosts.ask(a, "call us-east-1")["by"] == "call"
