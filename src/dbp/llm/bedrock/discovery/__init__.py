@@ -1,4 +1,4 @@
-"""dbp discovery cache: two-tier memoization for slow, rate-limited discovery calls.
+"""dbp discovery cache: tiered memoization for slow, rate-limited discovery calls.
 
 ``@discovery_cached(key="bedrock_models:<region>")`` caches a function's result in
 an in-process LRU and an on-disk tier shared by the processes of a host;
