@@ -273,9 +273,7 @@ def test_a_partitioned_host_drops_its_copies_when_it_reconnects(hosts, redis_ser
     assert hosts.calls() == ["a us-east-1", "a us-east-1"]
 
 
-def test_a_host_started_while_cut_off_serves_its_copies_then_drops_them(
-    hosts, redis_server, proxy
-):
+def test_a_host_started_while_cut_off_serves_its_copies_then_drops_them(hosts, redis_server, proxy):
     hosts.run("a", "call us-east-1", url=proxy.url)
     proxy.freeze()
     hosts.run("b", "cache_clear")
