@@ -14,13 +14,14 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from ...entry import Entry
 from ...sentinel import MISS, Miss
 from ..cleared import EVERYTHING, Cleared
 from .client import build_async
 from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, Connection, RedisCore, check_owner
+from .lease import Busy, Taken
 
 __all__ = ["AsyncRedisOps"]
 
@@ -143,13 +144,13 @@ class AsyncRedisOps(RedisCore):
     # -- the lease's Redis side (see lease.LeaseOps) ------------------------
     async def try_acquire_async(
         self, key: str, token: str, owner: str | None, ms: int
-    ) -> tuple[str, str] | Literal[False] | None:
+    ) -> Taken | Busy | None:
         keys, args = self.acquire_call(key, token, owner, ms)
         return self.acquire_result(await self._aguard(lambda c: c.acquire(keys=keys, args=args)))
 
-    async def release_lease_async(self, key: str, token: str) -> bool:
-        lease_key = self.namer.names(key).lease
-        return bool(await self._aguard(lambda c: c.release(keys=[lease_key], args=[token])) == 1)
+    async def release_lease_async(self, key: str, token: str, failed: bool, ms: int) -> bool:
+        keys, args = self.release_call(key, token, failed, ms)
+        return bool(await self._aguard(lambda c: c.release(keys=keys, args=args)) == 1)
 
     async def aclose(self) -> None:
         """Close this event loop's client (other loops' clients go with their loops)."""

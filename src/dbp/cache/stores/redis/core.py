@@ -12,7 +12,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from redis.exceptions import RedisClusterException, RedisError
 
@@ -27,7 +27,7 @@ from .client import ClientOptions, redact
 from .generation import Follower
 from .integrity import Signer, check_secret
 from .keys import Namer
-from .lease import Fence
+from .lease import Busy, Fence, Taken
 
 __all__ = [
     "FAILED",
@@ -207,7 +207,8 @@ class RedisCore:
         self, key: str, token: str, owner: str | None, ms: int
     ) -> tuple[list[str], list[Any]]:
         names = self.namer.names(key)
-        keys = [names.lease, names.generation, self.namer.owner_generation(names.shard, owner)]
+        owner_gen = self.namer.owner_generation(names.shard, owner)
+        keys = [names.lease, names.generation, owner_gen, names.lease + ":failed"]
         args = [
             token,
             ms,
@@ -218,14 +219,22 @@ class RedisCore:
         return keys, args
 
     @staticmethod
-    def acquire_result(reply: object) -> tuple[str, str] | Literal[False] | None:
-        if reply is FAILED:
-            return None
-        if not reply:
-            return False
-        if not isinstance(reply, (list, tuple)) or len(reply) != 2:
+    def acquire_result(reply: object) -> Taken | Busy | None:
+        if reply is FAILED or not isinstance(reply, (list, tuple)):
             return None  # not what the script returns: treat Redis as unusable
-        return text(reply[0]), text(reply[1])
+        if len(reply) == 2 and reply[0] == 0:
+            return Busy(text(reply[1]))
+        if len(reply) != 3:
+            return None
+        return Taken(text(reply[0]), text(reply[1]), text(reply[2]))
+
+    def release_call(
+        self, key: str, token: str, failed: bool, ms: int
+    ) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of the release script (``failed``: change the failure mark)."""
+        lease = self.namer.names(key).lease
+        mark = self.fresh_generation() if failed else ""
+        return [lease, lease + ":failed"], [token, mark, ms]
 
     # -- listing -----------------------------------------------------------
     def info(self, redis_key: str, raw: object) -> RedisEntryInfo:

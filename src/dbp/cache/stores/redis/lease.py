@@ -12,6 +12,10 @@ the next holder's), and its write is fenced (see :class:`Fence`).
   one waits on a dead Redis; the caller computes locally.
 - Waiting polls with short, jittered, growing sleeps (5 ms to 100 ms), so waiters
   on many hosts do not poll in lock step.
+- A holder whose call failed changes the key's failure mark as it lets go
+  (``release(failed=True)``); a waiter that sees the mark changed between its first
+  busy answer and the lease (``holder_failed``) calls at once rather than waiting
+  its turn: hosts behind a failing holder are not served one after another.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ import math
 import random
 import secrets
 import time
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
-__all__ = ["Fence", "LeaseOps", "RedisLease"]
+__all__ = ["Busy", "Fence", "LeaseOps", "RedisLease", "Taken"]
 
 _FIRST_POLL = 0.005
 _MAX_POLL = 0.1
@@ -43,20 +47,34 @@ class Fence(NamedTuple):
     owner: str | None
 
 
+class Taken(NamedTuple):
+    """The lease is ours: the generations our write is checked against, the failure mark."""
+
+    generation: str
+    owner_generation: str
+    failure_mark: str
+
+
+class Busy(NamedTuple):
+    """Another holder has the lease; the key's failure mark as it stands."""
+
+    failure_mark: str
+
+
 class LeaseOps(Protocol):
     """The Redis side of a lease, provided by the store (fail-open, breaker-guarded)."""
 
     def try_acquire(
         self, key: str, token: str, owner: str | None, ms: int
-    ) -> tuple[str, str] | Literal[False] | None: ...
+    ) -> Taken | Busy | None: ...
 
     async def try_acquire_async(
         self, key: str, token: str, owner: str | None, ms: int
-    ) -> tuple[str, str] | Literal[False] | None: ...
+    ) -> Taken | Busy | None: ...
 
-    def release_lease(self, key: str, token: str) -> bool: ...
+    def release_lease(self, key: str, token: str, failed: bool, ms: int) -> bool: ...
 
-    async def release_lease_async(self, key: str, token: str) -> bool: ...
+    async def release_lease_async(self, key: str, token: str, failed: bool, ms: int) -> bool: ...
 
 
 def _check_timeout(timeout: object) -> float:
@@ -80,6 +98,8 @@ class RedisLease:
         self.owner = owner
         self._ms = max(1, math.ceil(seconds * 1000))
         self._fence: Fence | None = None
+        #: Set by acquire: this caller waited and the holder it waited for failed.
+        self.holder_failed = False
 
     @property
     def fence(self) -> Fence | None:
@@ -94,51 +114,76 @@ class RedisLease:
     def _start(self) -> str:
         if self._fence is not None:
             raise RuntimeError(f"lease for {self.key!r} is already held by this object")
+        self.holder_failed = False
         return secrets.token_hex(16)
 
     def acquire(self, timeout: float) -> bool | None:
         """Take the lease, polling up to ``timeout`` seconds; see the module docstring."""
-        deadline = time.monotonic() + _check_timeout(timeout)
-        token, poll = self._start(), _FIRST_POLL
-        while True:
-            got = self._ops.try_acquire(self.key, token, self.owner, self._ms)
-            if got is None or got is False:
-                remaining = deadline - time.monotonic()
-                if got is None or remaining <= 0:
-                    return got
-                time.sleep(min(remaining, poll * random.uniform(0.5, 1.5)))
-                poll = min(poll * 2, _MAX_POLL)
-                continue
-            self._fence = Fence(token, got[0], got[1], self.owner)
-            return True
+        tries = _Tries(self, timeout)
+        while pause := tries.pause(
+            self._ops.try_acquire(self.key, tries.token, self.owner, self._ms)
+        ):
+            time.sleep(pause)
+        return tries.result
 
     async def acquire_async(self, timeout: float) -> bool | None:
         """The asyncio twin of :meth:`acquire` (sleeps with ``asyncio.sleep``)."""
-        deadline = time.monotonic() + _check_timeout(timeout)
-        token, poll = self._start(), _FIRST_POLL
-        while True:
-            got = await self._ops.try_acquire_async(self.key, token, self.owner, self._ms)
-            if got is None or got is False:
-                remaining = deadline - time.monotonic()
-                if got is None or remaining <= 0:
-                    return got
-                await asyncio.sleep(min(remaining, poll * random.uniform(0.5, 1.5)))
-                poll = min(poll * 2, _MAX_POLL)
-                continue
-            self._fence = Fence(token, got[0], got[1], self.owner)
-            return True
+        tries = _Tries(self, timeout)
+        ops, key, owner, ms = self._ops, self.key, self.owner, self._ms
+        while pause := tries.pause(await ops.try_acquire_async(key, tries.token, owner, ms)):
+            await asyncio.sleep(pause)
+        return tries.result
 
-    def release(self) -> None:
-        """Compare-and-delete: frees the lease only if it still holds our token."""
+    def release(self, *, failed: bool = False) -> None:
+        """Compare-and-delete: frees the lease only if it still holds our token.
+
+        ``failed``: the holder's call raised; its waiters then call at once.
+        """
         fence, self._fence = self._fence, None
         if fence is not None:
-            self._ops.release_lease(self.key, fence.token)
+            self._ops.release_lease(self.key, fence.token, failed, self._ms)
 
-    async def release_async(self) -> None:
+    async def release_async(self, *, failed: bool = False) -> None:
         """The asyncio twin of :meth:`release`."""
         fence, self._fence = self._fence, None
         if fence is not None:
-            await self._ops.release_lease_async(self.key, fence.token)
+            await self._ops.release_lease_async(self.key, fence.token, failed, self._ms)
 
     def __repr__(self) -> str:
         return f"RedisLease({self.key!r}, held={self.held})"
+
+
+class _Tries:
+    """One ``acquire``'s decisions, written once for the sync and the async loop."""
+
+    __slots__ = ("deadline", "first", "lease", "poll", "result", "token")
+
+    def __init__(self, lease: RedisLease, timeout: float) -> None:
+        self.deadline = time.monotonic() + _check_timeout(timeout)
+        self.lease = lease
+        self.token = lease._start()
+        self.poll = _FIRST_POLL
+        self.first: Taken | Busy | None = None
+        self.result: bool | None = None
+
+    def pause(self, got: Taken | Busy | None) -> float:
+        """Seconds to sleep before trying again, or 0: done, :attr:`result` says how."""
+        if got is None:  # Redis unusable: at once, so no one waits on a dead server
+            self.result = None
+            return 0.0
+        self.first = self.first or got
+        if isinstance(got, Taken):
+            lease = self.lease
+            lease._fence = Fence(self.token, got.generation, got.owner_generation, lease.owner)
+            lease.holder_failed = (
+                isinstance(self.first, Busy) and got.failure_mark != self.first.failure_mark
+            )
+            self.result = True
+            return 0.0
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.result = False
+            return 0.0
+        pause = min(remaining, self.poll * random.uniform(0.5, 1.5))
+        self.poll = min(self.poll * 2, _MAX_POLL)
+        return pause

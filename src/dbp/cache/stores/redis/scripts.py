@@ -16,14 +16,17 @@ __all__ = [
     "WRITE_REFUSED_NEWER",
 ]
 
-#: KEYS: lease, generation, owner generation.
+#: KEYS: lease, generation, owner generation, failure mark.
 #: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's.
 #: Takes the lease only if free (never without PX) and returns the generations the
 #: holder's write will be checked against; a missing generation is created from
 #: the caller's random candidate (an evicted one thus never matches an old fence).
+#: Busy: ``{0, mark}``; taken: ``{generation, owner generation, mark}``. The failure
+#: mark changes when a holder's call fails (see RELEASE): a waiter compares.
 ACQUIRE = """
+local mark = redis.call('GET', KEYS[4]) or ''
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return false
+  return {0, mark}
 end
 local gen = redis.call('GET', KEYS[2])
 if not gen then
@@ -38,12 +41,17 @@ if ARGV[5] == '1' then
     redis.call('SET', KEYS[3], ogen)
   end
 end
-return {gen, ogen}
+return {gen, ogen, mark}
 """
 
-#: KEYS: lease. ARGV: token. Compare-and-delete: never releases another holder's lease.
+#: KEYS: lease, failure mark. ARGV: token, new failure mark ('' = the call succeeded),
+#: its PX ms. Compare-and-delete: never releases another holder's lease; a holder
+#: whose call failed changes the mark as it lets go, so its waiters call at once.
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[2] ~= '' then
+    redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  end
   return redis.call('DEL', KEYS[1])
 end
 return 0

@@ -30,7 +30,7 @@ import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Any
 
 from ...entry import Entry
 from ...sentinel import MISS, Miss
@@ -48,7 +48,7 @@ from .core import (
 )
 from .generation import Drop, Follower, Marker
 from .invalidation import Subscriber
-from .lease import RedisLease
+from .lease import Busy, RedisLease, Taken
 
 __all__ = ["RedisStore"]
 
@@ -254,15 +254,13 @@ class RedisStore(AsyncRedisOps):
         self.announced(cleared, self._guard(run), args[0])
 
     # -- the lease's Redis side (see lease.LeaseOps) ---------------------------
-    def try_acquire(
-        self, key: str, token: str, owner: str | None, ms: int
-    ) -> tuple[str, str] | Literal[False] | None:
+    def try_acquire(self, key: str, token: str, owner: str | None, ms: int) -> Taken | Busy | None:
         keys, args = self.acquire_call(key, token, owner, ms)
         return self.acquire_result(self._guard(lambda c: c.acquire(keys=keys, args=args)))
 
-    def release_lease(self, key: str, token: str) -> bool:
-        lease_key = self.namer.names(key).lease
-        return bool(self._guard(lambda c: c.release(keys=[lease_key], args=[token])) == 1)
+    def release_lease(self, key: str, token: str, failed: bool, ms: int) -> bool:
+        keys, args = self.release_call(key, token, failed, ms)
+        return bool(self._guard(lambda c: c.release(keys=keys, args=args)) == 1)
 
     # -- fleet-wide invalidation -----------------------------------------------
     def listen(self, drop: Drop, marker: Marker | None = None) -> Subscriber:
