@@ -6,6 +6,7 @@ what to build (the Bedrock layer registers its ``DiscoveryCache``).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -29,9 +30,13 @@ def default_cache() -> TieredCache:
     if cache is None:
         with _default_lock:
             if _default is None:
-                from .fleet import default_url
+                from .fleet import url_from_environment
 
-                url = default_url()  # $DBP_REDIS_URL: the fleet tier for the default cache
+                # $DBP_REDIS_URL: the fleet tier for the default cache (if usable)
+                name = getattr(
+                    _default_factory, "DEFAULT_LOGGER_NAME", TieredCache.DEFAULT_LOGGER_NAME
+                )
+                url = url_from_environment(logging.getLogger(name))
                 _default = _default_factory(**({"redis_url": url} if url else {}))
             cache = _default
     return cache
