@@ -61,3 +61,18 @@ def test_an_unknown_name_is_an_attribute_error_naming_it(tmp_path):
         "module 'dbp.cache' has no attribute 'nope'",
         "module 'dbp.llm.bedrock.discovery' has no attribute 'nope'",
     ]
+
+
+def test_the_lazy_default_cache_warns_on_the_discovery_logger(tmp_path):
+    """Before the class is loaded, the default cache's logger is already the layer's."""
+    out = run_fresh(
+        "import logging, os, sys\n"
+        "logging.basicConfig(stream=sys.stdout, format='%(name)s|%(message)s')\n"
+        "os.environ['DBP_REDIS_URL'] = 'http://not-redis/0'\n"
+        "import dbp.llm.bedrock.discovery as d\n"
+        "print(type(d.default_cache()).__name__, d.default_cache().redis)\n",
+        tmp_path,
+    )
+    warning, built = out.splitlines()
+    assert warning.startswith("dbp.llm.bedrock.discovery|") and "DBP_REDIS_URL" in warning
+    assert built == "DiscoveryCache None"

@@ -42,9 +42,16 @@ def default_cache() -> TieredCache:
     if cache is None:
         with _default_lock:
             if _default is None:
-                from .fleet import default_url
+                import logging
 
-                url = default_url()  # $DBP_REDIS_URL: the fleet tier for the default cache
+                from .fleet import url_from_environment
+                from .tiered import TieredCache
+
+                # $DBP_REDIS_URL: the fleet tier for the default cache (if usable)
+                name = getattr(
+                    _default_factory, "DEFAULT_LOGGER_NAME", TieredCache.DEFAULT_LOGGER_NAME
+                )
+                url = url_from_environment(logging.getLogger(name))
                 _default = _default_factory(**({"redis_url": url} if url else {}))
             cache = _default
     return cache

@@ -90,6 +90,10 @@ class DiskStore:
         self.locks = HostLocks(os.path.join(directory, ".locks"), self.faults)
         self.index = OwnerIndex(directory)
         self._paths: dict[str, str] = {}  # key -> file path, saves hashing on every read
+        #: Called before each read and write: the fleet tier checks, once per process
+        #: start, that no clear happened while the files were written (see fleet.py),
+        #: and before the first write, so that the check never drops our own writes.
+        self.before_use: Callable[[], object] | None = None
 
     # -- paths -------------------------------------------------------------
     def path_for(self, key: str) -> str:
@@ -122,6 +126,8 @@ class DiskStore:
         A disk hit: one read and one decode, in this frame (a helper frame is a
         measurable share of a small entry's hit).
         """
+        if self.before_use is not None:
+            self.before_use()
         now = self._clock.time()
         path = self._paths.get(key) or self.path_for(key)
         try:
@@ -168,6 +174,8 @@ class DiskStore:
         lock cannot lapse while its holder lives.
         """
         data = self.encode(key, entry, body)
+        if self.before_use is not None:
+            self.before_use()
         path = self.path_for(key)
         try:
             try:

@@ -6,7 +6,15 @@ shard), which share a hash tag, so they run unchanged on Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "RELEASE", "SET_ENTRY", "WRITE_REFUSED_FENCE", "WRITE_REFUSED_NEWER"]
+__all__ = [
+    "ACQUIRE",
+    "CURRENT_GENERATION",
+    "RELEASE",
+    "REPLACE_GENERATION",
+    "SET_ENTRY",
+    "WRITE_REFUSED_FENCE",
+    "WRITE_REFUSED_NEWER",
+]
 
 #: KEYS: lease, generation, owner generation, failure mark.
 #: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's.
@@ -79,4 +87,24 @@ if current then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
+"""
+
+#: KEYS: the fleet generation. ARGV: a fresh random token.
+#: The current generation; a missing one (Redis restarted empty, or evicted) is
+#: created from the caller's random token, so it matches no host's remembered one.
+CURRENT_GENERATION = """
+local gen = redis.call('GET', KEYS[1])
+if not gen then
+  gen = ARGV[1]
+  redis.call('SET', KEYS[1], gen)
+end
+return gen
+"""
+
+#: KEYS: the fleet generation. ARGV: a fresh random token.
+#: Replace the generation (a clear happened); returns the one replaced (nil: none).
+REPLACE_GENERATION = """
+local old = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1])
+return old
 """

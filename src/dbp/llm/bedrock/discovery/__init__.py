@@ -70,15 +70,20 @@ _LAZY = {
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
-def _discovery_cache(**kwargs: Any) -> DiscoveryCache:
-    """Build the default cache as a :class:`DiscoveryCache` (loaded on first use)."""
-    from .cache import DiscoveryCache
+class _DiscoveryCacheFactory:
+    """Builds the default cache as a :class:`DiscoveryCache`, loading it on first use."""
 
-    return DiscoveryCache(**kwargs)
+    #: Where the default cache logs, known before it is built (``cache.LOGGER_NAME``).
+    DEFAULT_LOGGER_NAME = __name__
+
+    def __call__(self, **kwargs: Any) -> DiscoveryCache:
+        from .cache import DiscoveryCache
+
+        return DiscoveryCache(**kwargs)
 
 
 # ``@discovery_cached`` without ``cache=`` uses a DiscoveryCache once this layer is loaded.
-defaults.set_default_factory(_discovery_cache)
+defaults.set_default_factory(_DiscoveryCacheFactory())
 
 __all__ = [
     "MISS",

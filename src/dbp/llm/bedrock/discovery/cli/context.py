@@ -13,7 +13,7 @@ import argparse
 import logging
 from typing import Any, TextIO
 
-from dbp.cache.fleet import default_url
+from dbp.cache.fleet import check_fleet_url, url_from_environment
 
 from ..cache import LOGGER_NAME, DiscoveryCache
 from .output import Progress
@@ -51,7 +51,14 @@ class Context:
                     self.args.cache_dir, memory_ttl_seconds=0, disk_ttl_days=0
                 )
             else:
-                redis_url = self.args.redis_url or default_url()
+                redis_url = self.args.redis_url
+                if redis_url:
+                    try:
+                        check_fleet_url(redis_url, "--redis-url")
+                    except (ImportError, ValueError) as exc:
+                        raise UsageError(str(exc)) from None
+                else:  # $DBP_REDIS_URL: warned about and ignored when unusable
+                    redis_url = url_from_environment(LOGGER)
                 self._cache = DiscoveryCache(self.args.cache_dir, redis_url=redis_url)
         return self._cache
 
