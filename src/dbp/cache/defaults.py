@@ -29,10 +29,10 @@ def default_cache() -> TieredCache:
     if cache is None:
         with _default_lock:
             if _default is None:
-                from .fleet import default_url
+                from .fleet import env_options
 
-                url = default_url()  # $DBP_REDIS_URL: the fleet tier for the default cache
-                _default = _default_factory(**({"redis_url": url} if url else {}))
+                # $DBP_REDIS_URL (and its TLS files): the fleet tier for the default cache
+                _default = _default_factory(**env_options())
             cache = _default
     return cache
 

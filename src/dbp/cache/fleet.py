@@ -23,7 +23,7 @@ from .ttl import TTLArg, ttl_seconds
 if TYPE_CHECKING:
     from .tiered import TieredCache
 
-__all__ = ["ENV_REDIS_URL", "FleetOptions", "connect_fleet"]
+__all__ = ["ENV_REDIS_URL", "ENV_TLS", "FleetOptions", "connect_fleet", "env_options"]
 
 #: The default cache and the CLI use this Redis URL when set.
 ENV_REDIS_URL = "DBP_REDIS_URL"
@@ -39,6 +39,10 @@ class FleetOptions(NamedTuple):
     connect_timeout: float = 0.05
     secret: str | bytes | None = None
     lease_seconds: float = 30.0
+    ssl_ca_certs: str | os.PathLike[str] | None = None
+    ssl_certfile: str | os.PathLike[str] | None = None
+    ssl_keyfile: str | os.PathLike[str] | None = None
+    credential_provider: object = None
 
     @classmethod
     def of(
@@ -50,6 +54,10 @@ class FleetOptions(NamedTuple):
         connect_timeout: float,
         secret: str | bytes | None,
         lease_seconds: float,
+        ssl_ca_certs: str | os.PathLike[str] | None = None,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
+        credential_provider: object = None,
     ) -> FleetOptions | None:
         """The options, or ``None`` without a URL; bad values raise naming them."""
         if url is None or url == "":
@@ -64,12 +72,42 @@ class FleetOptions(NamedTuple):
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
-        return cls(url, prefix, seconds, socket_timeout, connect_timeout, secret, lease_seconds)
+        return cls(
+            url, prefix, seconds, socket_timeout, connect_timeout, secret, lease_seconds,
+            ssl_ca_certs, ssl_certfile, ssl_keyfile, credential_provider,
+        )  # fmt: skip
+
+    @staticmethod
+    def lifetime(options: FleetOptions | None, default_days: float) -> float:
+        """The Redis tier's lifetime in seconds (default: the disk tier's default)."""
+        if options is None or options.ttl_seconds is None:
+            return default_days * 86_400.0
+        return options.ttl_seconds
 
 
 def default_url() -> str | None:
     """``$DBP_REDIS_URL`` if set (for the default cache and the CLI)."""
     return os.environ.get(ENV_REDIS_URL) or None
+
+
+#: TLS files from the environment: ``TieredCache`` option -> variable.
+ENV_TLS = {
+    "redis_ssl_ca_certs": "DBP_REDIS_SSL_CA_CERTS",
+    "redis_ssl_certfile": "DBP_REDIS_SSL_CERTFILE",
+    "redis_ssl_keyfile": "DBP_REDIS_SSL_KEYFILE",
+}
+
+
+def env_options() -> dict[str, Any]:
+    """The fleet options set in the environment (``$DBP_REDIS_URL``, the TLS files)."""
+    url = default_url()
+    if url is None:
+        return {}
+    found: dict[str, Any] = {"redis_url": url}
+    for option, variable in ENV_TLS.items():
+        if os.environ.get(variable):
+            found[option] = os.environ[variable]
+    return found
 
 
 def connect_fleet(cache: TieredCache, options: FleetOptions) -> Any:
@@ -91,6 +129,10 @@ def connect_fleet(cache: TieredCache, options: FleetOptions) -> Any:
         connect_timeout=options.connect_timeout,
         secret=options.secret,
         lease_seconds=options.lease_seconds,
+        ssl_ca_certs=options.ssl_ca_certs,
+        ssl_certfile=options.ssl_certfile,
+        ssl_keyfile=options.ssl_keyfile,
+        credential_provider=options.credential_provider,
     )
     store.listen(cache.drop_local)
     return store

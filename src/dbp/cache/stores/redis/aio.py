@@ -52,7 +52,7 @@ class AsyncRedisOps(RedisCore):
         try:
             result = await call(self._aconn())
         except REDIS_ERRORS as exc:
-            self.breaker.failure(exc)
+            self.failure(exc)
             return FAILED
         self.breaker.success()
         return result

@@ -24,6 +24,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from .tls import TLSOptions
+
 __all__ = ["ClientOptions", "build_async", "build_sync", "redact"]
 
 _SINGLE = {"redis", "rediss", "unix"}
@@ -66,6 +68,8 @@ class ClientOptions:
     connect_timeout: float
     retries: int
     health_check_interval: float
+    tls: TLSOptions | None = None  # for rediss:// URLs
+    credential_provider: Any = None  # a redis-py CredentialProvider (e.g. ElastiCache IAM)
 
     @classmethod
     def build(
@@ -76,6 +80,8 @@ class ClientOptions:
         connect_timeout: object,
         retries: object,
         health_check_interval: object,
+        tls: dict[str, object] | None = None,
+        credential_provider: object = None,
     ) -> ClientOptions:
         if not isinstance(url, str):
             raise TypeError(f"redis url must be a str, not {type(url).__name__}")
@@ -91,6 +97,13 @@ class ClientOptions:
             )
         if retries not in (0, 1) or isinstance(retries, bool):
             raise ValueError(f"redis retries must be 0 or 1, got {retries!r}")
+        if credential_provider is not None and not callable(
+            getattr(credential_provider, "get_credentials", None)
+        ):
+            raise TypeError(
+                "redis_credential_provider must be a redis-py CredentialProvider "
+                f"(with get_credentials()), not {credential_provider!r}"
+            )
         return cls(
             native,
             cluster,
@@ -98,16 +111,23 @@ class ClientOptions:
             _positive("connect_timeout", connect_timeout),
             int(retries),
             _positive("health_check_interval", health_check_interval, allow_zero=True),
+            TLSOptions.build(native, **(tls or {})),
+            credential_provider,
         )
 
     def kwargs(self, *, socket_timeout: float | None = None) -> dict[str, Any]:
         """Keyword arguments for redis-py: every time-out explicit."""
-        return {
+        found: dict[str, Any] = {
             "socket_timeout": self.socket_timeout if socket_timeout is None else socket_timeout,
             "socket_connect_timeout": self.connect_timeout,
             "health_check_interval": self.health_check_interval,
             "socket_keepalive": True,
         }
+        if self.tls is not None:
+            found.update(self.tls.kwargs())
+        if self.credential_provider is not None:
+            found["credential_provider"] = self.credential_provider
+        return found
 
 
 def build_sync(options: ClientOptions, *, socket_timeout: float | None = None) -> Any:

@@ -26,6 +26,7 @@ from .client import ClientOptions, redact
 from .integrity import Signer, check_secret
 from .keys import Namer
 from .lease import Fence
+from .tls import explain
 
 __all__ = [
     "FAILED",
@@ -96,6 +97,10 @@ class RedisCore:
         breaker_threshold: int = 3,
         breaker_backoff: float = 1.0,
         breaker_max_backoff: float = 30.0,
+        ssl_ca_certs: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        credential_provider: object = None,
     ) -> None:
         self.options = ClientOptions.build(
             url,
@@ -103,6 +108,8 @@ class RedisCore:
             connect_timeout=connect_timeout,
             retries=retries,
             health_check_interval=health_check_interval,
+            tls={"ca_certs": ssl_ca_certs, "certfile": ssl_certfile, "keyfile": ssl_keyfile},
+            credential_provider=credential_provider,
         )
         if not callable(data_version):
             raise TypeError(
@@ -132,6 +139,14 @@ class RedisCore:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r}, prefix={self.prefix!r})"
+
+    # -- health (the breaker's view of Redis; also the subscriber's) -------------
+    def success(self) -> None:
+        self.breaker.success()
+
+    def failure(self, exc: BaseException) -> None:
+        """A fault of Redis: a failed certificate check is named as such."""
+        self.breaker.failure(explain(exc, self.options.tls))
 
     def data_version(self) -> envelope.DataVersion:
         return envelope.check_data_version(self._data_version())

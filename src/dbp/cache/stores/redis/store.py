@@ -81,7 +81,7 @@ class RedisStore(AsyncRedisOps):
         try:
             result = call(self._conn())
         except REDIS_ERRORS as exc:
-            self.breaker.failure(exc)
+            self.failure(exc)
             return FAILED
         self.breaker.success()
         return result
@@ -245,7 +245,7 @@ class RedisStore(AsyncRedisOps):
                 self.signer,
                 callback,
                 self._logger,
-                self.breaker,
+                self,
             )
             self._subscriber.start()
             return self._subscriber
