@@ -157,13 +157,12 @@ class ElastiCacheIAM(CredentialProvider):
     def token_at(self, now: float) -> str:
         """The auth token signed at ``now`` (seconds since the epoch)."""
         from botocore.awsrequest import AWSRequest
-        from botocore.exceptions import BotoCoreError
 
         query = {"Action": "connect", "User": self.user_id}
         if self.serverless:
             query["ResourceType"] = "ServerlessCache"
         request = AWSRequest(method="GET", url=f"http://{self.cache_name.lower()}/", params=query)
-        try:
+        try:  # any failure here (botocore raises more than BotoCoreError) is the tier's
             credentials = self._session.get_credentials()
             if credentials is None:
                 raise AuthenticationError(
@@ -173,7 +172,9 @@ class ElastiCacheIAM(CredentialProvider):
                 credentials.get_frozen_credentials(), self.service, self.region, now
             )
             signer.add_auth(request)
-        except BotoCoreError as exc:
+        except AuthenticationError:
+            raise
+        except Exception as exc:
             raise AuthenticationError(
                 f"cannot sign the IAM auth token for {self!r}: {exc}"
             ) from exc
