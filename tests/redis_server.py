@@ -42,7 +42,8 @@ SERVERLESS_CONFIG = "\n".join(
         ),
         # whole commands are renamed above; CLIENT and SCRIPT subcommands are refused by ACL
         "user default on nopass ~* &* +@all -client|tracking -client|caching -client|id "
-        "-client|list -client|kill -script|kill",
+        "-client|list -client|kill -client|info -client|pause -client|unpause "
+        "-client|getredir -client|no-evict -client|trackinginfo -client|unblock -script|kill",
     ]
 )  # fmt: skip
 
@@ -283,6 +284,16 @@ class RedisClusterNodes:
     def close(self) -> None:
         for node in self.nodes:
             node.close()
+
+
+def refused_commands(port: int) -> dict[str, int]:
+    """The server's error counts by error code (``INFO errorstats``): what it refused."""
+    reply = command(port, "INFO", "errorstats").decode()
+    return {
+        line.split(":")[0].removeprefix("errorstat_"): int(line.split("count=")[1])
+        for line in reply.splitlines()
+        if line.startswith("errorstat_")
+    }
 
 
 @pytest.fixture(params=["plain", "restricted"])
