@@ -43,6 +43,7 @@ class FleetOptions(NamedTuple):
     ssl_certfile: str | os.PathLike[str] | None = None
     ssl_keyfile: str | os.PathLike[str] | None = None
     credential_provider: object = None
+    budget: float | None = None  # one call's total Redis wait (None: 2 socket time-outs)
 
     @classmethod
     def of(
@@ -58,6 +59,7 @@ class FleetOptions(NamedTuple):
         ssl_certfile: str | os.PathLike[str] | None = None,
         ssl_keyfile: str | os.PathLike[str] | None = None,
         credential_provider: object = None,
+        budget: float | None = None,
     ) -> FleetOptions | None:
         """The options, or ``None`` without a URL; bad values raise naming them."""
         if url is None or url == "":
@@ -69,12 +71,13 @@ class FleetOptions(NamedTuple):
             ("redis_socket_timeout", socket_timeout),
             ("redis_connect_timeout", connect_timeout),
             ("redis_lease_seconds", lease_seconds),
+            *((("redis_budget", budget),) if budget is not None else ()),
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
         return cls(
             url, prefix, seconds, socket_timeout, connect_timeout, secret, lease_seconds,
-            ssl_ca_certs, ssl_certfile, ssl_keyfile, credential_provider,
+            ssl_ca_certs, ssl_certfile, ssl_keyfile, credential_provider, budget,
         )  # fmt: skip
 
     @staticmethod
@@ -133,6 +136,7 @@ def connect_fleet(cache: TieredCache, options: FleetOptions) -> Any:
         ssl_certfile=options.ssl_certfile,
         ssl_keyfile=options.ssl_keyfile,
         credential_provider=options.credential_provider,
+        budget=options.budget,
     )
     store.listen(cache.drop_local)
     return store

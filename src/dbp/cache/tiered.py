@@ -99,6 +99,7 @@ class TieredCache:
         redis_ssl_certfile: str | os.PathLike[str] | None = None,
         redis_ssl_keyfile: str | os.PathLike[str] | None = None,
         redis_credential_provider: object = None,
+        redis_budget: float | None = None,
     ) -> None:
         """Configure the tiers; nothing is created on disk until the first write.
 
@@ -117,8 +118,9 @@ class TieredCache:
                 With ``disk_ttl_days=0`` the tiers are memory then Redis.
             redis_prefix: every Redis key starts with it (default ``dbp:``).
             redis_ttl_seconds: the Redis tier's lifetime (default: 3 days; 0 = off).
-            redis_socket_timeout / redis_connect_timeout: each Redis call's time
-                budget (default 50 ms); a slow or dead Redis never fails a call.
+            redis_socket_timeout / redis_connect_timeout: each Redis operation's time-out
+                (default 50 ms); a slow or dead Redis never fails a call.
+            redis_budget: one call's total wait on Redis (default 2 socket time-outs).
             redis_secret: HMAC key (>= 16 bytes) signing every Redis entry, so
                 whoever can write to Redis without it cannot plant values.
             redis_lease_seconds: the fleet lock's lease; longer than the slowest call.
@@ -158,7 +160,7 @@ class TieredCache:
         fleet = FleetOptions.of(
             redis_url, redis_prefix, redis_ttl_seconds, redis_socket_timeout,
             redis_connect_timeout, redis_secret, redis_lease_seconds, redis_ssl_ca_certs,
-            redis_ssl_certfile, redis_ssl_keyfile, redis_credential_provider,
+            redis_ssl_certfile, redis_ssl_keyfile, redis_credential_provider, redis_budget,
         )  # fmt: skip
         self.redis_ttl_seconds = FleetOptions.lifetime(fleet, self.DEFAULT_DISK_TTL_DAYS)
         #: The tiers, nearest first.

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ..budget import call_scope
 from ..keys import check_key
 from ..sentinel import MISS
 from . import steps
@@ -57,17 +58,18 @@ class ReadThrough:
         ``policy`` defaults to the cache's lifetimes, owner ``None``.
         """
         key, policy = check_key(key), policy or self.cache.plain_policy
-        if not force:
-            found = drive(steps.lookup(self.cache, key, policy))
-            if found is not MISS:
-                return self._hit(key, found, compute, policy, is_async=False)
-        flights = self.cache.flights
-        flight, leader = flights.join(key)
-        if not leader:
-            return self._joined(key, policy, flight.result)
-        with self._leading(flights, key, flight) as outcome:
-            outcome[0] = drive(self._fill(key, compute, policy, force))
-            return outcome[0]
+        with call_scope():  # one budget for the call's waits on remote tiers
+            if not force:
+                found = drive(steps.lookup(self.cache, key, policy))
+                if found is not MISS:
+                    return self._hit(key, found, compute, policy, is_async=False)
+            flights = self.cache.flights
+            flight, leader = flights.join(key)
+            if not leader:
+                return self._joined(key, policy, flight.result)
+            with self._leading(flights, key, flight) as outcome:
+                outcome[0] = drive(self._fill(key, compute, policy, force))
+                return outcome[0]
 
     async def aget_or_compute(
         self, key: str, compute: Compute, policy: Policy | None = None, *, force: bool = False
@@ -76,35 +78,36 @@ class ReadThrough:
         import asyncio
 
         key, policy = check_key(key), policy or self.cache.plain_policy
-        if not force:
-            found = await adrive(steps.lookup(self.cache, key, policy))
-            if found is not MISS:
-                return self._hit(key, found, compute, policy, is_async=True)
-        flights = self.cache.async_flights
-        while True:
-            future, leader = flights.join(key)
-            if leader:
-                break
-            try:
-                shielded = asyncio.shield(future)
-                return self._joined(key, policy, lambda: None, await shielded)
-            except asyncio.CancelledError:
-                if future.cancelled():  # the leader was cancelled: take over
-                    continue
-                raise
-            except Exception as exc:  # the leader (perhaps a refresh-ahead) failed
-                return await adrive(steps.stale_or_raise(self.cache, key, policy, exc))
-        with self._leading(flights, key, future) as outcome:
-            outcome[0] = await adrive(self._fill(key, compute, policy, force))
-            return outcome[0]
+        with call_scope():  # one budget for the call's waits on remote tiers
+            if not force:
+                found = await adrive(steps.lookup(self.cache, key, policy))
+                if found is not MISS:
+                    return self._hit(key, found, compute, policy, is_async=True)
+            flights = self.cache.async_flights
+            while True:
+                future, leader = flights.join(key)
+                if leader:
+                    break
+                try:
+                    shielded = asyncio.shield(future)
+                    return self._joined(key, policy, lambda: None, await shielded)
+                except asyncio.CancelledError:
+                    if future.cancelled():  # the leader was cancelled: take over
+                        continue
+                    raise
+                except Exception as exc:  # the leader (perhaps a refresh-ahead) failed
+                    return await adrive(steps.stale_or_raise(self.cache, key, policy, exc))
+            with self._leading(flights, key, future) as outcome:
+                outcome[0] = await adrive(self._fill(key, compute, policy, force))
+                return outcome[0]
 
     # -- shared pieces ------------------------------------------------------------------
     def _fill(
         self, key: str, compute: Callable[[], Any], policy: Policy, force: bool
     ) -> steps.Plan:
         """The leader re-checks the tiers (another flight may just have filled them), then fills."""
-        if not force:
-            found = yield from steps.lookup(self.cache, key, policy)
+        if not force:  # (a remote tier is looked up again by its lock, in the same round trip)
+            found = yield from steps.lookup(self.cache, key, policy, remote=False)
             if found is not MISS:
                 steps.count_hit(policy, found.tier)
                 return found.value
@@ -179,12 +182,13 @@ class ReadThrough:
         ).start()
 
     def _refresh(self, key: str, compute: Callable[[], Any], policy: Policy) -> None:
-        with self._refreshing_flight(self.cache.flights, key, policy) as outcome:
+        with call_scope(), self._refreshing_flight(self.cache.flights, key, policy) as outcome:
             if outcome is not None:
                 outcome[0] = drive(steps.fill(self.cache, key, compute, policy, due_is_miss=True))
 
     async def _arefresh(self, key: str, compute: Callable[[], Any], policy: Policy) -> None:
-        with self._refreshing_flight(self.cache.async_flights, key, policy) as outcome:
+        flights = self.cache.async_flights
+        with call_scope(), self._refreshing_flight(flights, key, policy) as outcome:
             if outcome is not None:
                 outcome[0] = await adrive(
                     steps.fill(self.cache, key, compute, policy, due_is_miss=True)

@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from ...entry import Entry
 from ...sentinel import MISS, Miss
 from .client import build_async
 from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, Connection, RedisCore, check_owner
+from .lease import Acquired
 
 __all__ = ["AsyncRedisOps"]
 
@@ -45,16 +47,22 @@ class AsyncRedisOps(RedisCore):
                     self._async[loop] = conn
         return conn
 
-    async def _aguard(self, call: Callable[[Connection], Awaitable[Any]]) -> Any:
-        """``await call(connection)``, or FAILED when Redis fails or the breaker is open."""
-        if not self.breaker.allow():
+    async def _aguard(
+        self, call: Callable[[Connection], Awaitable[Any]], *, charge: bool = True
+    ) -> Any:
+        """The asyncio twin of ``RedisStore._guard`` (the budget's limit by ``wait_for``)."""
+        budget = self.opening()
+        if budget is False:
             return FAILED
+        started = time.monotonic()
+        limit = self.limit(budget, charge)
         try:
-            result = await call(self._aconn())
+            pending = call(self._aconn())
+            result = await (pending if limit is None else asyncio.wait_for(pending, limit))
         except REDIS_ERRORS as exc:
-            self.failure(exc)
+            self.closing(budget, started, exc, charge)
             return FAILED
-        self.breaker.success()
+        self.closing(budget, started, None, charge)
         return result
 
     async def aget(self, key: str, *, stale: bool = False) -> Entry | Miss:
@@ -71,7 +79,9 @@ class AsyncRedisOps(RedisCore):
         if packed is None:
             return True  # already past its stale window: nothing worth storing
         keys, args = self.write_call(key, packed, entry.created, fence)
-        return bool(await self._aguard(lambda c: c.set_entry(keys=keys, args=args)) == 1)
+        result = await self._aguard(lambda c: c.set_entry(keys=keys, args=args))
+        self.wrote(fence, result)
+        return bool(result == 1)
 
     async def adelete(self, key: str) -> bool:
         """The asyncio twin of ``delete``."""
@@ -124,10 +134,11 @@ class AsyncRedisOps(RedisCore):
 
     # -- the lease's Redis side (see lease.LeaseOps) ------------------------
     async def try_acquire_async(
-        self, key: str, token: str, owner: str | None, ms: int
-    ) -> tuple[str, str] | Literal[False] | None:
-        keys, args = self.acquire_call(key, token, owner, ms)
-        return self.acquire_result(await self._aguard(lambda c: c.acquire(keys=keys, args=args)))
+        self, key: str, token: str, owner: str | None, ms: int, find: bool, charge: bool
+    ) -> Acquired:
+        keys, args = self.acquire_call(key, token, owner, ms, find)
+        reply = await self._aguard(lambda c: c.acquire(keys=keys, args=args), charge=charge)
+        return self.acquire_result(key, reply)
 
     async def release_lease_async(self, key: str, token: str) -> bool:
         lease_key = self.namer.names(key).lease

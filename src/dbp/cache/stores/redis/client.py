@@ -15,10 +15,16 @@ within a small budget or not at all, so nothing here is left to a default.
   frozen server costs one ``socket_timeout``.
 - Clients are built lazily (a cluster client connects when built) and never at
   import: importing :mod:`dbp.cache` does not import redis.
+- A connection costs no round trip beyond its handshake: RESP2 without
+  ``HELLO`` and no ``CLIENT SETINFO`` (a call's Redis budget pays for them).
+- A blocking read waits at most :data:`OP_TIMEOUT` when set (the call's Redis
+  budget left, when below the socket time-out): redis-py has no per-command
+  time-out, so the connection classes set it on the socket for that read.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
 import urllib.parse
 from dataclasses import dataclass
@@ -26,7 +32,12 @@ from typing import Any
 
 from .tls import TLSOptions
 
-__all__ = ["ClientOptions", "build_async", "build_sync", "redact"]
+__all__ = ["OP_TIMEOUT", "ClientOptions", "build_async", "build_sync", "redact"]
+
+#: The current blocking operation's read time-out, when below the socket time-out.
+OP_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "dbp_redis_op_timeout", default=None
+)
 
 _SINGLE = {"redis", "rediss", "unix"}
 _CLUSTER = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
@@ -122,12 +133,26 @@ class ClientOptions:
             "socket_connect_timeout": self.connect_timeout,
             "health_check_interval": self.health_check_interval,
             "socket_keepalive": True,
+            "protocol": 2,
+            **_NO_SETINFO,
         }
         if self.tls is not None:
             found.update(self.tls.kwargs())
         if self.credential_provider is not None:
             found["credential_provider"] = self.credential_provider
         return found
+
+
+def _no_setinfo() -> dict[str, Any]:
+    """Keyword arguments that turn ``CLIENT SETINFO`` off, in this redis-py's terms."""
+    try:
+        import redis.driver_info  # noqa: F401  (redis-py 7.1+: lib_name is deprecated)
+    except ImportError:
+        return {"lib_name": None, "lib_version": None}
+    return {"driver_info": None}
+
+
+_NO_SETINFO = _no_setinfo()
 
 
 def build_sync(options: ClientOptions, *, socket_timeout: float | None = None) -> Any:
@@ -139,6 +164,7 @@ def build_sync(options: ClientOptions, *, socket_timeout: float | None = None) -
 
     retry = Retry(NoBackoff(), options.retries, supported_errors=(RedisConnectionError,))
     kwargs = options.kwargs(socket_timeout=socket_timeout)
+    kwargs["connection_class"] = _bounded(options.url)
     if options.cluster:
         from redis.cluster import RedisCluster
 
@@ -159,3 +185,33 @@ def build_async(options: ClientOptions) -> Any:
 
         return RedisCluster.from_url(options.url, retry=retry, **options.kwargs())
     return Redis.from_url(options.url, retry=retry, **options.kwargs())
+
+
+def _bounded(url: str) -> Any:
+    """redis-py's connection class for ``url``, its reads bounded by :data:`OP_TIMEOUT`."""
+    from redis.connection import Connection, SSLConnection, UnixDomainSocketConnection
+
+    scheme = url.split("://", 1)[0].lower()
+    base = {"rediss": SSLConnection, "unix": UnixDomainSocketConnection}.get(scheme, Connection)
+    return _BOUNDED.get(base) or _BOUNDED.setdefault(base, _make_bounded(base))
+
+
+_BOUNDED: dict[type, type] = {}
+
+
+def _make_bounded(base: type) -> type:
+    class Bounded(base):  # type: ignore[misc]
+        def read_response(self, *args: Any, **kwargs: Any) -> Any:
+            limit = OP_TIMEOUT.get()
+            sock = getattr(self, "_sock", None)
+            if limit is None or sock is None:
+                return super().read_response(*args, **kwargs)
+            sock.settimeout(limit)
+            try:
+                return super().read_response(*args, **kwargs)
+            finally:
+                if self._sock is sock:  # (a failed read disconnects: no socket left)
+                    sock.settimeout(self.socket_timeout)
+
+    Bounded.__name__ = Bounded.__qualname__ = f"Bounded{base.__name__}"
+    return Bounded

@@ -12,6 +12,12 @@ the next holder's), and its write is fenced (see :class:`Fence`).
   one waits on a dead Redis; the caller computes locally.
 - Waiting polls with short, jittered, growing sleeps (5 ms to 100 ms), so waiters
   on many hosts do not poll in lock step.
+- Round trips: a lease made with ``find`` looks the key up in the same script
+  (a fresh entry is :attr:`RedisLease.found` instead of the lease: another host
+  filled it), and a fenced write releases the lease in its own script, so a miss
+  costs three round trips in all: look up, find-or-lease, write-and-release.
+  Polls after the first are waits on another host's call, not on Redis: they
+  are not charged to the call's Redis budget.
 """
 
 from __future__ import annotations
@@ -21,12 +27,21 @@ import math
 import random
 import secrets
 import time
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
-__all__ = ["Fence", "LeaseOps", "RedisLease"]
+from ...entry import Entry
+from ...sentinel import MISS, Miss
+
+__all__ = ["Acquired", "Fence", "LeaseOps", "RedisLease"]
 
 _FIRST_POLL = 0.005
 _MAX_POLL = 0.1
+
+
+#: One attempt's answer: the generations (leased), a fresh entry found (``find``),
+#: ``MISS`` (a value found that is not ours to serve: ask again without ``find``),
+#: ``False`` (busy) or ``None`` (Redis unusable).
+Acquired = tuple[str, str] | Entry | Miss | Literal[False] | None
 
 
 class Fence(NamedTuple):
@@ -41,18 +56,19 @@ class Fence(NamedTuple):
     generation: str
     owner_generation: str
     owner: str | None
+    lease: Any = None  # the RedisLease: a fenced write releases it (see ``written``)
 
 
 class LeaseOps(Protocol):
     """The Redis side of a lease, provided by the store (fail-open, breaker-guarded)."""
 
     def try_acquire(
-        self, key: str, token: str, owner: str | None, ms: int
-    ) -> tuple[str, str] | Literal[False] | None: ...
+        self, key: str, token: str, owner: str | None, ms: int, find: bool, charge: bool
+    ) -> Acquired: ...
 
     async def try_acquire_async(
-        self, key: str, token: str, owner: str | None, ms: int
-    ) -> tuple[str, str] | Literal[False] | None: ...
+        self, key: str, token: str, owner: str | None, ms: int, find: bool, charge: bool
+    ) -> Acquired: ...
 
     def release_lease(self, key: str, token: str) -> bool: ...
 
@@ -74,12 +90,26 @@ class RedisLease:
     compute, ``store.set(key, entry, fence=lease.fence)``, ``release``.
     """
 
-    def __init__(self, ops: LeaseOps, key: str, owner: str | None, seconds: float) -> None:
+    def __init__(
+        self, ops: LeaseOps, key: str, owner: str | None, seconds: float, *, find: bool = False
+    ) -> None:
         self._ops = ops
         self.key = key
         self.owner = owner
         self._ms = max(1, math.ceil(seconds * 1000))
         self._fence: Fence | None = None
+        self._find = find
+        self._found: Entry | Miss = MISS
+        self._released = False  # by a fenced write's script
+
+    @property
+    def found(self) -> Entry | Miss:
+        """With ``find``: the fresh entry acquiring found instead of the lease (else MISS)."""
+        return self._found
+
+    def written(self) -> None:
+        """A fenced write released the lease in the same round trip: nothing left to free."""
+        self._released = True
 
     @property
     def fence(self) -> Fence | None:
@@ -99,45 +129,58 @@ class RedisLease:
     def acquire(self, timeout: float) -> bool | None:
         """Take the lease, polling up to ``timeout`` seconds; see the module docstring."""
         deadline = time.monotonic() + _check_timeout(timeout)
-        token, poll = self._start(), _FIRST_POLL
+        token, poll, charge = self._start(), _FIRST_POLL, True
         while True:
-            got = self._ops.try_acquire(self.key, token, self.owner, self._ms)
-            if got is None or got is False:
-                remaining = deadline - time.monotonic()
-                if got is None or remaining <= 0:
-                    return got
-                time.sleep(min(remaining, poll * random.uniform(0.5, 1.5)))
-                poll = min(poll * 2, _MAX_POLL)
+            got = self._ops.try_acquire(self.key, token, self.owner, self._ms, self._find, charge)
+            done = self._outcome(got, token, deadline)
+            if done is not None:
+                return done[0]
+            if got is MISS:
                 continue
-            self._fence = Fence(token, got[0], got[1], self.owner)
-            return True
+            time.sleep(min(deadline - time.monotonic(), poll * random.uniform(0.5, 1.5)))
+            poll, charge = min(poll * 2, _MAX_POLL), False
 
     async def acquire_async(self, timeout: float) -> bool | None:
         """The asyncio twin of :meth:`acquire` (sleeps with ``asyncio.sleep``)."""
         deadline = time.monotonic() + _check_timeout(timeout)
-        token, poll = self._start(), _FIRST_POLL
+        token, poll, charge = self._start(), _FIRST_POLL, True
         while True:
-            got = await self._ops.try_acquire_async(self.key, token, self.owner, self._ms)
-            if got is None or got is False:
-                remaining = deadline - time.monotonic()
-                if got is None or remaining <= 0:
-                    return got
-                await asyncio.sleep(min(remaining, poll * random.uniform(0.5, 1.5)))
-                poll = min(poll * 2, _MAX_POLL)
+            got = await self._ops.try_acquire_async(
+                self.key, token, self.owner, self._ms, self._find, charge
+            )
+            done = self._outcome(got, token, deadline)
+            if done is not None:
+                return done[0]
+            if got is MISS:
                 continue
-            self._fence = Fence(token, got[0], got[1], self.owner)
-            return True
+            await asyncio.sleep(min(deadline - time.monotonic(), poll * random.uniform(0.5, 1.5)))
+            poll, charge = min(poll * 2, _MAX_POLL), False
+
+    def _outcome(self, got: Acquired, token: str, deadline: float) -> tuple[bool | None] | None:
+        """What one attempt means: ``(answer,)``, or ``None`` to poll again."""
+        if isinstance(got, Entry):  # a fresh entry: another host filled the key
+            self._found = got
+            return (False,)
+        if got is MISS:  # a value we may not serve (another version): take the lease
+            self._find = False
+            return None
+        if isinstance(got, tuple):
+            self._fence, self._released = Fence(token, got[0], got[1], self.owner, self), False
+            return (True,)
+        if got is None:
+            return (None,)  # Redis unusable: compute here, at once
+        return (False,) if deadline - time.monotonic() <= 0 else None
 
     def release(self) -> None:
         """Compare-and-delete: frees the lease only if it still holds our token."""
         fence, self._fence = self._fence, None
-        if fence is not None:
+        if fence is not None and not self._released:
             self._ops.release_lease(self.key, fence.token)
 
     async def release_async(self) -> None:
         """The asyncio twin of :meth:`release`."""
         fence, self._fence = self._fence, None
-        if fence is not None:
+        if fence is not None and not self._released:
             await self._ops.release_lease_async(self.key, fence.token)
 
     def __repr__(self) -> str:

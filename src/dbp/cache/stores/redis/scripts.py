@@ -8,12 +8,29 @@ from __future__ import annotations
 
 __all__ = ["ACQUIRE", "RELEASE", "SET_ENTRY", "WRITE_REFUSED_FENCE", "WRITE_REFUSED_NEWER"]
 
-#: KEYS: lease, generation, owner generation.
-#: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's.
-#: Takes the lease only if free (never without PX) and returns the generations the
-#: holder's write will be checked against; a missing generation is created from
-#: the caller's random candidate (an evicted one thus never matches an old fence).
+#: KEYS: lease, generation, owner generation, entry.
+#: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's,
+#: "1" to find, now, 1-based offset of the envelope in a stored value.
+#: With "find", an entry whose header says it is fresh at ``now`` is returned as
+#: ``{'', '', value}`` instead (the re-check and the lock in one round trip).
+#: Otherwise takes the lease only if free (never without PX) and returns the
+#: generations the holder's write will be checked against; a missing generation is
+#: created from the caller's random candidate (an evicted one never matches a fence).
 ACQUIRE = """
+if ARGV[6] == '1' then
+  local current = redis.call('GET', KEYS[4])
+  if current then
+    local off = tonumber(ARGV[8])
+    local nl = string.find(current, '\\n', off, true)
+    if nl then
+      local ok, header = pcall(cjson.decode, string.sub(current, off, nl - 1))
+      if ok and type(header) == 'table' and type(header.expires) == 'number'
+          and header.expires > tonumber(ARGV[7]) then
+        return {'', '', current}
+      end
+    end
+  end
+end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return false
 end
@@ -50,25 +67,32 @@ WRITE_REFUSED_NEWER = -1
 #: A fenced write lands only if no clear happened since the lease was taken and
 #: the lease is still ours or free. Any write is refused if the stored entry is
 #: newer (created later) than ours: a late writer never replaces a newer result.
+#: A fenced write also releases the lease (compare-and-delete), landed or not:
+#: the write and the release in one round trip.
 SET_ENTRY = """
+local holder = redis.call('GET', KEYS[2])
+local result = 1
 if ARGV[4] ~= '' then
-  if redis.call('GET', KEYS[3]) ~= ARGV[5] then return 0 end
-  if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[6] then return 0 end
-  local holder = redis.call('GET', KEYS[2])
-  if holder and holder ~= ARGV[4] then return 0 end
+  if redis.call('GET', KEYS[3]) ~= ARGV[5] then result = 0
+  elseif ARGV[6] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[6] then result = 0
+  elseif holder and holder ~= ARGV[4] then result = 0
+  end
+  if holder == ARGV[4] then redis.call('DEL', KEYS[2]) end
 end
-local current = redis.call('GET', KEYS[1])
-if current then
-  local off = tonumber(ARGV[7])
-  local nl = string.find(current, '\\n', off, true)
-  if nl then
-    local ok, header = pcall(cjson.decode, string.sub(current, off, nl - 1))
-    if ok and type(header) == 'table' and type(header.created) == 'number'
-        and header.created > tonumber(ARGV[3]) then
-      return -1
+if result == 1 then
+  local current = redis.call('GET', KEYS[1])
+  if current then
+    local off = tonumber(ARGV[7])
+    local nl = string.find(current, '\\n', off, true)
+    if nl then
+      local ok, header = pcall(cjson.decode, string.sub(current, off, nl - 1))
+      if ok and type(header) == 'table' and type(header.created) == 'number'
+          and header.created > tonumber(ARGV[3]) then
+        result = -1
+      end
     end
   end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+if result == 1 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return result
 """
