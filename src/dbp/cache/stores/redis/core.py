@@ -93,7 +93,7 @@ class RedisCore:
         socket_timeout: float = 0.05,
         connect_timeout: float = 0.05,
         retries: int = 1,
-        health_check_interval: float = 30.0,
+        health_check_interval: float = 0.0,
         secret: str | bytes | None = None,
         lease_seconds: float = 30.0,
         budget: float | None = None,

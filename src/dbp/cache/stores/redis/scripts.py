@@ -13,9 +13,10 @@ __all__ = ["ACQUIRE", "RELEASE", "SET_ENTRY", "WRITE_REFUSED_FENCE", "WRITE_REFU
 #: "1" to find, now, 1-based offset of the envelope in a stored value.
 #: With "find", an entry whose header says it is fresh at ``now`` is returned as
 #: ``{'', '', value}`` instead (the re-check and the lock in one round trip).
-#: Otherwise takes the lease only if free (never without PX) and returns the
-#: generations the holder's write will be checked against; a missing generation is
-#: created from the caller's random candidate (an evicted one never matches a fence).
+#: Otherwise takes the lease only if free (never without PX), or already ours (a
+#: retry after a reply lost on a dropped connection), and returns the generations
+#: the holder's write will be checked against; a missing generation is created from
+#: the caller's random candidate (an evicted one never matches an old fence).
 ACQUIRE = """
 if ARGV[6] == '1' then
   local current = redis.call('GET', KEYS[4])
@@ -31,7 +32,8 @@ if ARGV[6] == '1' then
     end
   end
 end
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+if redis.call('GET', KEYS[1]) ~= ARGV[1]
+    and not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return false
 end
 local gen = redis.call('GET', KEYS[2])

@@ -55,7 +55,10 @@ class RedisStore(AsyncRedisOps):
     ``data_version`` (callable: the user's CACHE_VERSION), ``prefix`` ("dbp:"),
     ``socket_timeout``/``connect_timeout`` (0.05 s: the per-call budget),
     ``retries`` (0 or 1: immediate retry on a broken connection only),
-    ``health_check_interval`` (30 s), ``secret`` (HMAC key, >= 16 bytes),
+    ``health_check_interval`` (0: off; redis-py's check is a PING before the first
+    command of a connection and after every idle spell, a round trip charged to a
+    call's budget; a broken pooled connection is retried once instead),
+    ``secret`` (HMAC key, >= 16 bytes),
     ``lease_seconds`` (30 s: longer than the slowest fill), ``budget`` (one
     read-through call's total wait on Redis; default two socket time-outs, 100 ms:
     after it, or after a time-out, the call skips Redis), ``breaker_threshold``
