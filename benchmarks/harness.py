@@ -48,19 +48,26 @@ class Source:
         self._lock = threading.Lock()
         self._number = next(self._made)
 
-    def __repr__(self) -> str:
-        # Stable text: a derived key (key=None) tells functions apart by their closure.
-        return f"Source#{self._number}"
-
     def function(self) -> Callable[[str], Any]:
+        # The function closes over this source's number only: a derived key (key=None)
+        # tells functions made by one factory apart by their closure's values, and an
+        # object is never such a value.
+        number = self._number
+        _SOURCES[number] = self
+
         def list_models(region: str) -> Any:
-            with self._lock:
-                self.calls += 1
-            if self.delay:
-                time.sleep(self.delay)
-            return self.payload
+            source = _SOURCES[number]
+            with source._lock:
+                source.calls += 1
+            if source.delay:
+                time.sleep(source.delay)
+            return source.payload
 
         return list_models
+
+
+#: Every Source by number, for the functions it made (see Source.function).
+_SOURCES: dict[int, Source] = {}
 
 
 def medians(samples: dict[str, list[float]]) -> dict[str, float]:

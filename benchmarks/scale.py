@@ -135,10 +135,16 @@ def scale(config: Config, folder: str) -> tuple[list[Row], Details]:
 
 
 def _cleanup_before_the_index(disk: Any) -> int:
-    """``DiskStore.cleanup`` as it was before the owner index: the per-entry peer."""
+    """``DiskStore.cleanup`` as it was before the owner index: the per-entry peer.
+
+    It judges files as cleanup does now (bodies of small files checked too), so the
+    ratio shows what the index costs, not what the body check costs.
+    """
+    from dbp.cache.stores.headers import CLEANUP_BODY_CHECK
+
     now = disk._clock.time()
     removed = 0
-    for found in disk.scan():
+    for found in disk.scan(bodies_up_to=CLEANUP_BODY_CHECK):
         if disk.unservable(found, now):
             removed += disk._unlink_unchanged(found)
     return removed + disk._remove_abandoned_temps()

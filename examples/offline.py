@@ -19,3 +19,15 @@ def start_stand_in(delays: dict[str, float]) -> tuple[Any, Any]:
     )
     print(f"OFFLINE: using a local Bedrock STAND-IN at {server.url} (not AWS).")
     return server, session
+
+
+def connect(aws: bool, profile: str | None, delays: dict[str, float]) -> tuple[Any, Any, Any]:
+    """``(stand-in or None, session, endpoint_url)``: real AWS with ``--aws``/``--profile``
+    (credentials from the profile or the default chain), else the local stand-in."""
+    import boto3
+
+    if aws or profile is not None:
+        print(f"Using REAL AWS (credentials from {profile or 'the default chain'})")
+        return None, boto3.Session(profile_name=profile), None
+    server, session = start_stand_in(delays)
+    return server, session, server.url

@@ -21,7 +21,7 @@ import logging
 import sys
 import tempfile
 
-from offline import start_stand_in
+from offline import connect
 
 from dbp.llm.bedrock.discovery import BedrockResolver, DiscoveryCache, ModelNotAvailableError
 
@@ -71,22 +71,13 @@ def show(resolver: BedrockResolver, cases: list[tuple[str, str]]) -> None:
 def main() -> int:
     args = parse_args()
     logging.basicConfig(level=logging.ERROR)  # the example prints the warnings itself
-    use_aws = args.aws or args.profile is not None
     base_dir = args.cache_dir or tempfile.mkdtemp(prefix="dbp-resolve-")
-
-    import boto3
-
-    server = None
-    if use_aws:
-        session = boto3.Session(profile_name=args.profile)
-        endpoint_url = None
+    server, session, endpoint_url = connect(args.aws, args.profile, OFFLINE_DELAYS)
+    if server is None:
         models = args.model or ["anthropic.claude-3-haiku-20240307-v1:0"]
         cases = [(m, args.region) for m in models]
         regions = args.regions.split(",") if args.regions else None
-        print(f"Using REAL AWS (credentials from {args.profile or 'the default chain'})")
     else:
-        server, session = start_stand_in(OFFLINE_DELAYS)
-        endpoint_url = server.url
         cases = OFFLINE_CASES
         regions = args.regions.split(",") if args.regions else OFFLINE_REGIONS
     print(f"Cache folder: {base_dir}\n")

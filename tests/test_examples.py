@@ -47,3 +47,24 @@ def test_the_resolve_example_runs_offline_and_a_warm_resolve_makes_no_call(tmp_p
     regions = out.split("fastest first:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert len(regions) == 8
     assert "3. the same resolves from a new cache object (disk): 0 API call(s)" in out
+
+
+def test_the_targets_example_resolves_each_kind_offline_and_warm_makes_no_call(tmp_path, aws_env):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "targets.py"), "--cache-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert "STAND-IN" in out
+    for kind in ("provisioned", "custom", "deployment", "imported", "router", "marketplace"):
+        assert f"\n  {kind} " in out, kind
+    for method in ("provisioned", "custom-deployment", "imported", "prompt-router", "marketplace"):
+        assert f"-> {method}: arn:aws:" in out, method
+    assert "note: InvokeModel only: Converse does not take imported models" in out
+    assert "-> NOT USABLE: provisioned throughput nova-pt in us-east-1 is Creating" in out
+    assert "-> NOT USABLE: custom model draft-bot in us-east-1 has no Active on-demand" in out
+    assert "INCOMPATIBLE_ENDPOINT, not usable" in out
+    assert "prefer='provisioned' -> provisioned: arn:aws:bedrock:us-east-1:" in out
+    assert "4. the same resolves from a new cache object (disk): 0 API call(s)" in out

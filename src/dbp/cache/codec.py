@@ -27,7 +27,9 @@ import datetime as _dt
 import math
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "TypePaths", "decode", "encode", "json_lib"]
+from .datetimes import from_exact_text, iso_text, needs_exact_text
+
+__all__ = ["MAX_DEPTH", "NewerFormat", "TypePaths", "decode", "encode", "json_lib"]
 
 #: Deepest nesting accepted; orjson itself stops at 255.
 MAX_DEPTH = 200
@@ -38,11 +40,15 @@ PathGroup = list[Any]
 TypePaths = dict[str, list[PathGroup]]
 
 _DATETIME = "datetime"
+#: A datetime orjson's text would change (an offset with seconds, a named zone):
+#: stored as :func:`.datetimes.exact_text`. Older versions do not know the name, so
+#: for them such a record is a miss, never a wrong value.
+_EXACT_DATETIME = "datetime_exact"
 _DATE = "date"
 _BIGINT = "int"
 _TUPLE = "tuple"
 #: Leaves before tuples: a tuple is rebuilt from a list whose items are final.
-_ORDER = (_DATETIME, _DATE, _BIGINT, _TUPLE)
+_ORDER = (_DATETIME, _EXACT_DATETIME, _DATE, _BIGINT, _TUPLE)
 #: orjson's native int range (i64 and u64).
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
@@ -50,6 +56,10 @@ _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 _PLAIN = frozenset((str, int, bool, type(None)))  # leaves that need no look
 
 _orjson: Any = None
+
+
+class NewerFormat(ValueError):
+    """A body naming a type this version cannot restore: written by a newer version."""
 
 
 def json_lib() -> Any:
@@ -115,7 +125,7 @@ class _Scan:
             self.walk_items(obj)
             self.record(_TUPLE)  # after its children: decoding goes inside out
         elif isinstance(obj, _dt.datetime):
-            self.record(_DATETIME)
+            self.record(_EXACT_DATETIME if needs_exact_text(obj) else _DATETIME)
         elif isinstance(obj, _dt.date):
             self.record(_DATE)
         else:
@@ -210,14 +220,17 @@ def encode(key: str, value: Any) -> bytes:
 
     scan = _Scan(key)
     scan.walk(value)
+    # With exact datetimes, every datetime is written by Python's isoformat().
+    exact = _EXACT_DATETIME in scan.found
+    option, default = (orjson.OPT_PASSTHROUGH_DATETIME, iso_text) if exact else (None, None)
     try:
-        return orjson.dumps([scan.type_paths(), value])
+        return orjson.dumps([scan.type_paths(), value], default=default, option=option)
     except orjson.JSONEncodeError as exc:
         refused = exc
     plain = scan.hex_big_ints(value)
     if _BIGINT in scan.found:
         try:
-            return orjson.dumps([scan.type_paths(), plain])
+            return orjson.dumps([scan.type_paths(), plain], default=default, option=option)
         except orjson.JSONEncodeError as exc:
             refused = exc
     raise TypeError(f"cannot cache value for key {key!r}: {refused}") from None
@@ -243,7 +256,9 @@ def restore(value: Any, types: TypePaths) -> Any:
     that order), so converted leaves land in lists that are still mutable.
     """
     for name, groups in types.items():
-        convert = _CONVERTERS[name]
+        convert = _CONVERTERS.get(name)
+        if convert is None:
+            raise NewerFormat(f"value holds a type this version does not know: {name!r}")
         for head, suffix, indices in groups:
             if suffix is not None:
                 _convert_each(value, head, suffix, indices, convert)
@@ -310,6 +325,7 @@ def _int_from_hex(text: str) -> int:
 
 _CONVERTERS: dict[str, Any] = {
     _DATETIME: _dt.datetime.fromisoformat,
+    _EXACT_DATETIME: from_exact_text,
     _DATE: _dt.date.fromisoformat,
     _BIGINT: _int_from_hex,
     _TUPLE: tuple,

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_CLOCK_SKEW",
     "Corrupt",
     "DataVersion",
+    "GarbledBody",
     "Header",
     "check_data_version",
     "decode",
@@ -51,6 +52,10 @@ _NUMBER = (int, float)
 
 class Corrupt(Exception):
     """A record that is not one of this format, data version and key."""
+
+
+class GarbledBody(Corrupt):
+    """A sound header over a body that does not decode: damaged, never servable."""
 
 
 def check_data_version(value: object) -> DataVersion:
@@ -137,6 +142,8 @@ def decode(key: str, data: bytes, now: float, data_version: DataVersion) -> Entr
         raise Corrupt("created in the future (the clock moved back)")
     try:
         value = codec.decode(body)
+    except codec.NewerFormat as exc:  # another version reads it: not damaged
+        raise Corrupt(str(exc)) from None
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise Corrupt(f"body does not decode: {exc}") from None
+        raise GarbledBody(f"body does not decode: {exc}") from None
     return Entry(value, created, expires, stale_until, owner)

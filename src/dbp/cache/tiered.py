@@ -153,8 +153,9 @@ class TieredCache:
         #: The memory tier as the generated hit path of ``@discovery_cached`` reads it.
         self.hit_view: HitView = self.memory.view
         self.disk = DiskStore(
-            self.cache_dir, self.clock, self.logger, durable=durable, data_version=self.data_version
-        )
+            self.cache_dir, self.clock, self.logger, durable=durable,
+            data_version=self.data_version, in_use=lambda: self.disk_ttl_seconds > 0,
+        )  # fmt: skip
         from .fleet import FleetOptions, connect_fleet  # small, but only a fleet needs it
 
         fleet = FleetOptions.of(
@@ -377,8 +378,8 @@ class TieredCache:
 
     # -- for the CLI and tests --------------------------------------------------------------
     def entries(self) -> Iterator[EntryFile]:
-        """Headers of the disk entries (for ``cache ls`` / ``cache info``)."""
-        return self.disk.scan()
+        """Disk entries for ``cache ls``/``info``; an undecodable body's has key None."""
+        return self.disk.scan(bodies_up_to=float("inf"))
 
     def file_for(self, key: str) -> str:
         """Path of the disk file that holds (or would hold) ``key``."""

@@ -17,11 +17,19 @@ TTLArg = int | float | _dt.timedelta | None
 SECONDS_PER_DAY = 86_400.0
 
 
-def ttl_seconds(value: object, name: str, *, default: float, unit: float = 1.0) -> float:
-    """Return ``value`` as seconds (``default`` when ``None``); 0 disables the tier.
+def ttl_seconds(
+    value: object,
+    name: str,
+    *,
+    default: float,
+    unit: float = 1.0,
+    zero: str | None = "0 disables that tier",
+) -> float:
+    """Return ``value`` as seconds (``default`` when ``None``).
 
     ``unit`` scales plain numbers (``SECONDS_PER_DAY`` for ``disk_ttl_days``);
-    a ``timedelta`` is always taken as it is.
+    a ``timedelta`` is always taken as it is. ``zero`` says what 0 means in the
+    error for a negative value (``None`` for a duration that is not a tier's).
     """
     if value is None:
         return default
@@ -37,7 +45,8 @@ def ttl_seconds(value: object, name: str, *, default: float, unit: float = 1.0) 
     if math.isnan(seconds) or math.isinf(seconds):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if seconds < 0:
-        raise ValueError(f"{name} must be >= 0 (0 disables that tier), got {value!r}")
+        meaning = f" ({zero})" if zero else ""
+        raise ValueError(f"{name} must be >= 0{meaning}, got {value!r}")
     return seconds
 
 

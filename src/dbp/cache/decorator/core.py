@@ -14,17 +14,12 @@ from typing import Any, cast
 
 from ..defaults import default_cache
 from ..info import Counters
-from ..keys import (
-    UnstableKeyError,
-    closure_text,
-    derived_key_prefix,
-    key_expression,
-    signature_source,
-)
+from ..keys import UnstableKeyError, explain_unstable, key_expression, key_parts, signature_source
 from ..readthrough.steps import Policy
 from ..tiered import LOGGER_NAME, TieredCache
 from ..ttl import TTLArg, tier_overrides, ttl_seconds
 from .options import DEFAULT_MAX_STALE_SECONDS, ErrorSpec, refresh_fraction, stale_predicate
+from .target import target_of
 
 __all__ = ["CacheSpec", "Core"]
 
@@ -47,26 +42,20 @@ class Core:
         max_stale: TTLArg,
         refresh_ahead: float | None = None,
     ) -> None:
-        raw = func.__func__ if isinstance(func, (classmethod, staticmethod)) else func
-        if not callable(raw):
-            raise TypeError(
-                f"discovery_cached must decorate a function, not {type(func).__name__}; "
-                "did you write @discovery_cached without parentheses?"
-            )
+        target = target_of(func)
+        raw = target.func
         self.func: Callable[..., Any] = raw
-        self.name = derived_key_prefix(raw)
+        #: What the wrapt proxy wraps (binds as the decorated object would).
+        self.wrapped: Any = target.wrapped
+        self.name = target.name
         # Functions made by one factory share module and qualified name: what tells
-        # them apart is their closure. Its text joins the owner (so cache_clear()
-        # of one keeps the other's entries) and so the derived key (key=None); a
-        # derived key without stable closure text would mix such functions up, so
-        # those calls bypass the cache (one warning). A template key is kept as written.
-        try:
-            closure = closure_text(raw)
-            self.unstable_closure: UnstableKeyError | None = None
-        except UnstableKeyError as exc:
-            closure = ""
-            self.unstable_closure = exc if key is None else None
-        self.owner = self.name + closure
+        # them apart is their closure (and a partial's bound arguments). That text
+        # joins the owner (so cache_clear() of one keeps the other's entries) and so
+        # the derived key (key=None); a derived key without it would mix such
+        # functions up, so those calls bypass the cache (one warning). A template
+        # key is kept as written.
+        self.unstable_name = target.unstable if key is None else None
+        self.owner = target.stable or self.name
         self.signature = signature_source(raw)
         self.key_source, self.key_namespace = key_expression(
             key, raw, self.signature, prefix=self.owner
@@ -77,6 +66,15 @@ class Core:
                 "cache_key", f"    return {self.key_source}", dict(self.key_namespace)
             ),
         )
+        if self.unstable_name is not None:  # cache_key() and invalidate() say why, too
+            self.key = functools.partial(_refuse, self.unstable_name)
+        #: What the key is made of, for naming the argument a key cannot be built from.
+        self.key_parts = key_parts(key, self.signature)
+        self.templated = isinstance(key, str)
+        #: The attribute name and (module, qualified name) it is reachable by: the
+        #: function's own until a class body assigns it (``__set_name__``) elsewhere.
+        self.attribute: str = getattr(raw, "__name__", "")
+        self.reachable_as: tuple[str, str] | None = None
         self.overrides = tier_overrides(**ttls)
         if cache is not None and not isinstance(cache, TieredCache) and not callable(cache):
             raise TypeError(
@@ -89,7 +87,7 @@ class Core:
         if max_stale is not None and self.stale_on is None:
             raise ValueError("max_stale only applies with serve_stale_on_error")
         self.max_stale = (
-            ttl_seconds(max_stale, "max_stale", default=DEFAULT_MAX_STALE_SECONDS)
+            ttl_seconds(max_stale, "max_stale", default=DEFAULT_MAX_STALE_SECONDS, zero=None)
             if self.stale_on is not None
             else 0.0
         )
@@ -155,18 +153,23 @@ class Core:
     def build_key(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
         """The key, or ``None`` when it can't be built (then the call bypasses the cache)."""
         try:
-            if self.unstable_closure is not None:
-                raise self.unstable_closure
             return self.key(*args, **kwargs)
         except KEY_ERRORS as exc:
             if not self.warned_key_failure:
                 self.warned_key_failure = True
                 self.logger(instance).warning(
-                    "dbp cache: %s is called without caching: cannot build its key (%s)",
+                    "dbp cache: %s is called without caching: %s",
                     self.name,
-                    exc,
+                    self._why_no_key(exc, args, kwargs),
                 )
             return None
+
+    def _why_no_key(self, exc: Exception, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        if isinstance(exc, UnstableKeyError) and exc is not self.unstable_name:
+            advice = explain_unstable(self.func, self.key_parts, self.templated, args, kwargs)
+            if advice is not None:
+                return advice
+        return f"cannot build its key ({exc})"
 
     # -- calls ------------------------------------------------------------------------------
     def call(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -217,3 +220,8 @@ class Core:
 
     def invalidate(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
         return self.resolve_cache(instance).invalidate(self.key(*args, **kwargs))
+
+
+def _refuse(error: Exception, *args: Any, **kwargs: Any) -> str:
+    """The key of a function whose name has no stable text: there is none."""
+    raise error.with_traceback(None)  # not a traceback that grows with every call

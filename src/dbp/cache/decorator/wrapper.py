@@ -86,7 +86,7 @@ class BoundCachedFunction(_BoundFunctionWrapper):
         bound = self._self_instance
         if bound is None or self._self_binding == "staticmethod":
             bound = getattr(self.__wrapped__, "__self__", None) or self._self_owner
-        return (getattr, (bound, self.__name__))
+        return (getattr, (bound, self._core.attribute))
 
     def __copy__(self) -> BoundCachedFunction:
         return self
@@ -164,7 +164,7 @@ class BoundHit(functools.partial[Any]):
         return self._core.refresh(self.args[0], (self.args[0], *args), kwargs)
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
-        return (getattr, (self.args[0], self.__name__))
+        return (getattr, (self.args[0], self._core.attribute))
 
     def __copy__(self) -> BoundHit:
         return self
@@ -177,11 +177,10 @@ def bound_hit_get(core: Core, hit: Callable[..., Any]) -> Callable[..., Any]:
     """The ``__get__`` of a cached sync method: a :class:`BoundHit` through an instance."""
     namespace = {"__slots__": (), "_core": core, "__doc__": core.func.__doc__}
     bound_type = type("BoundHit", (BoundHit,), namespace)
-    generic = _FunctionWrapper.__get__
 
     def __get__(self: Any, instance: Any, owner: Any = None) -> Any:
         if instance is None:
-            return generic(self, instance, owner)
+            return self._through_class(owner)
         return bound_type(hit, instance)
 
     return __get__
@@ -203,6 +202,35 @@ class CachedFunction(_FunctionWrapper):
 
         super().__init__(wrapped, wrapper)
         self._self_core = core
+        #: Its unbound wrapper per class whose own namespace holds it (see _through_class).
+        self._self_through_class: dict[type, Any] = {}
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        super().__set_name__(owner, name)  # type: ignore[misc]  # wrapt's, untyped
+        self._self_core.attribute = name
+        self._self_core.reachable_as = (owner.__module__, f"{owner.__qualname__}.{name}")
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self._through_class(owner)
+        return _FunctionWrapper.__get__(self, instance, owner)
+
+    def _through_class(self, owner: Any) -> Any:
+        """A method reached through its class: the same object every time, as with lru_cache.
+
+        So ``Cls.m is Cls.m`` and unpickling gives the very object. Kept only for the
+        class that holds it in its own namespace: that class and the wrapper reference
+        each other, so both are collected together (a subclass kept here would live as
+        long as its base). Classmethods bind to the class anew, as Python's do.
+        """
+        if owner is None or self._self_binding not in ("function", "staticmethod"):
+            return _FunctionWrapper.__get__(self, None, owner)
+        found = self._self_through_class.get(owner)
+        if found is None:
+            found = _FunctionWrapper.__get__(self, None, owner)
+            if vars(owner).get(self._self_core.attribute) is self:
+                self._self_through_class[owner] = found
+        return found
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Replaced per function by the generated hit path; this generic path serves
@@ -236,7 +264,10 @@ class CachedFunction(_FunctionWrapper):
         # By reference, as pickle does for functions: the receiving process imports
         # the module and finds the same cached function there.
         func = self._self_core.func
-        module, qualname = getattr(func, "__module__", None), getattr(func, "__qualname__", "")
+        module, qualname = self._self_core.reachable_as or (
+            getattr(func, "__module__", None),
+            getattr(func, "__qualname__", ""),
+        )
         if not module or "<locals>" in qualname:
             import pickle  # only for this error: pickle costs start-up time
 

@@ -27,19 +27,18 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from .. import codec, envelope
 from ..clock import Clock
 from ..entry import Entry
-from ..envelope import FORMAT_VERSION, MAX_CLOCK_SKEW, Corrupt, DataVersion
+from ..envelope import FORMAT_VERSION, MAX_CLOCK_SKEW, Corrupt, DataVersion, GarbledBody
 from ..faults import FOLDER, FaultLog, folder_unusable
 from ..locations import make_private_dirs
 from ..locks.host import HostLock, HostLocks
 from ..sentinel import MISS, Miss
 from .files import (
     CREATE_FLAGS,
-    READ_FLAGS,
     SUFFIX,
     TEMP_SUFFIX,
     abandoned_temps,
@@ -49,29 +48,16 @@ from .files import (
     unlink_file,
     unlink_quietly,
 )
+from .headers import CLEANUP_BODY_CHECK, EntryFile, peek
 from .owner_index import OwnerIndex
 
 __all__ = ["FORMAT_VERSION", "TEMP_SUFFIX", "DiskStore", "EntryFile", "file_name"]
 
 
-_HEADER_PEEK = 4096
 _PATH_MEMO_SIZE = 4096
 
 
 T = TypeVar("T")
-
-
-class EntryFile(NamedTuple):
-    """What ``scan`` learns from a header: enough to list, clear or clean up."""
-
-    path: str
-    size: int
-    key: str | None  # None: unreadable, corrupt or of another version
-    owner: str | None
-    created: float
-    expires: float
-    stale_until: float
-    inode: int = 0  # of the file read, so a replacement written since is not removed
 
 
 class DiskStore:
@@ -88,11 +74,14 @@ class DiskStore:
         *,
         durable: bool = True,
         data_version: Callable[[], DataVersion] = lambda: FORMAT_VERSION,
+        in_use: Callable[[], bool] = lambda: True,
     ) -> None:
         self.directory = directory
         #: The user's data version (``CACHE_VERSION``), read on every use so that
         #: setting it on a cache instance takes effect at once.
         self.data_version = data_version
+        #: Whether the cache writes this folder at all (``disk_ttl_days=0``: no files).
+        self.in_use = in_use
         self.durable = durable
         self._clock = clock
         self._logger = logger
@@ -144,7 +133,17 @@ class DiskStore:
             return envelope.decode(key, data, now, self.data_version())
         except Corrupt as exc:
             self._logger.debug("dbp cache: ignoring %s for key %r: %s", path, key, exc)
+            if isinstance(exc, GarbledBody):
+                self._remove_garbled(path, data)
             return MISS
+
+    def _remove_garbled(self, path: str, data: bytes) -> None:
+        """Remove a damaged file ``get`` found, unless a writer has replaced it since."""
+        try:
+            if read_file(path) == data:
+                os.unlink(path)
+        except OSError:
+            pass  # gone already, or a read-only folder: it stays a miss
 
     # -- writing -----------------------------------------------------------
     def encode(self, key: str, entry: Entry, body: bytes | None = None) -> bytes:
@@ -272,14 +271,19 @@ class DiskStore:
         return removed
 
     def _sweep(self, owner: str) -> int:
-        """Clear ``owner`` by reading every header, indexing every other owner's entry."""
+        """Clear ``owner`` by reading every header, indexing every other owner's entry.
+
+        A cache without a disk tier (``in_use()`` false) removes but writes no index.
+        """
         removed = 0
-        indexed = True
+        indexed = self.in_use() and os.path.isdir(self.directory)
         for found in self.scan():
             if found.key is None or found.owner is None:
                 continue
             if found.owner == owner and self._unlink_unchanged(found):
                 removed += 1
+                continue
+            if not indexed:
                 continue
             try:  # another owner's entry, or one of ours that stays: index it
                 self.index.mark(found.owner, os.path.basename(found.path))
@@ -314,7 +318,7 @@ class DiskStore:
         """Remove expired (past stale window), corrupt and foreign files and stale temps."""
         now = self._clock.time()
         removed = 0
-        for found in self.scan():
+        for found in self.scan(bodies_up_to=CLEANUP_BODY_CHECK):
             if self.unservable(found, now) and self._unlink_unchanged(found):
                 removed += 1
                 if found.owner is not None:  # its marker goes too, once old
@@ -326,8 +330,13 @@ class DiskStore:
         return sum(self._unlink(path) for path in abandoned_temps(self.directory))
 
     # -- listing -----------------------------------------------------------
-    def scan(self, *, read_headers: bool = True) -> Iterator[EntryFile]:
-        """Every ``.dbpc`` file, with its header when ``read_headers`` (else key None)."""
+    def scan(self, *, read_headers: bool = True, bodies_up_to: float = 0) -> Iterator[EntryFile]:
+        """Every ``.dbpc`` file, with its header when ``read_headers`` (else key None).
+
+        A file of at most ``bodies_up_to`` bytes whose body does not decode counts as
+        unreadable (key None), as ``get`` finds it: ``cache ls`` and ``cleanup()``
+        want that (see :mod:`.headers`); clears only need the owner.
+        """
         try:
             with os.scandir(self.directory) as it:
                 names = [(e.name, e.path) for e in it if e.name.endswith(SUFFIX)]
@@ -338,47 +347,13 @@ class DiskStore:
             return
         self.faults.recovered("list cache folder")
         for _, path in names:
-            yield self._peek(path) if read_headers else EntryFile(path, 0, None, None, 0, 0, 0)
+            if bodies_up_to:
+                yield peek(path, self.data_version(), bodies_up_to=bodies_up_to)
+            elif read_headers:
+                yield self._peek(path)
+            else:
+                yield EntryFile(path, 0, None, None, 0, 0, 0)
 
     def _peek(self, path: str) -> EntryFile:
-        """Read only the header line of ``path``.
-
-        The result carries the inode of the file judged, so that removing it later
-        cannot remove a newer file another process renamed into place meanwhile.
-        """
-        try:
-            fd = os.open(path, READ_FLAGS)
-        except OSError:  # unreadable, or a planted symlink: judged by its own entry
-            try:
-                inode = os.lstat(path).st_ino
-            except OSError:
-                inode = 0
-            return EntryFile(path, 0, None, None, 0.0, 0.0, 0.0, inode)
-        inode = 0
-        try:
-            status = os.fstat(fd)
-            inode, size = status.st_ino, status.st_size
-            broken = EntryFile(path, size, None, None, 0.0, 0.0, 0.0, inode)
-            chunk = os.read(fd, _HEADER_PEEK)
-            head = bytearray(chunk)
-            while b"\n" not in chunk and chunk:
-                chunk = os.read(fd, 65536)
-                head += chunk
-        except OSError:
-            return EntryFile(path, 0, None, None, 0.0, 0.0, 0.0, inode)
-        finally:
-            os.close(fd)
-        newline = head.find(b"\n")
-        if newline < 0:
-            return broken
-        try:
-            key, owner, created, expires, stale_until, length = envelope.parse_header(
-                bytes(head[:newline]), self.data_version()
-            )
-        except Corrupt:
-            return broken
-        if size != newline + 1 + length:
-            return broken
-        return broken._replace(
-            key=key, owner=owner, created=created, expires=expires, stale_until=stale_until
-        )
+        """The header of ``path`` alone (see :func:`.headers.peek`)."""
+        return peek(path, self.data_version())

@@ -1,4 +1,4 @@
-"""dbp discovery cache: two-tier memoization for slow, rate-limited discovery calls.
+"""dbp discovery cache: tiered memoization for slow, rate-limited discovery calls.
 
 ``@discovery_cached(key="bedrock_models:<region>")`` caches a function's result in
 an in-process LRU and an on-disk tier shared by the processes of a host;
@@ -29,12 +29,14 @@ _LAZY = {
     "BedrockModelDiscovery": "bedrock.models",
     "BedrockProfileDiscovery": "bedrock.profiles",
     "BedrockResolver": "bedrock.resolver",
+    "BedrockTargetDiscovery": "bedrock.targets",
     "ModelAccess": "bedrock.access",
     "ModelNotAvailableError": "bedrock.errors",
     "RegionLatencyTracker": "bedrock.latency",
     "RegionUnavailableError": "bedrock.errors",
     "Resolution": "bedrock.resolution",
     "RetryPolicy": "bedrock.errors",
+    "TargetNotUsableError": "bedrock.errors",
 }
 
 
@@ -55,6 +57,7 @@ __all__ = [
     "BedrockModelDiscovery",
     "BedrockProfileDiscovery",
     "BedrockResolver",
+    "BedrockTargetDiscovery",
     "CacheInfo",
     "CachedFunction",
     "Clock",
@@ -65,6 +68,7 @@ __all__ = [
     "RegionLatencyTracker",
     "Resolution",
     "SystemClock",
+    "TargetNotUsableError",
     "default_cache",
     "discovery_cached",
     "set_default_cache",

@@ -29,8 +29,7 @@ from typing import Any, Literal
 from dbp.cache.decorator import discovery_cached
 
 from ..cache import LOGGER_NAME
-from .account import lookup_account
-from .base import DiscoveryBase
+from .account import AccountScoped
 from .data import model_id_from_arn
 from .errors import BedrockDiscoveryError
 from .keys import ACCESS_KEY, template
@@ -39,7 +38,7 @@ __all__ = ["ACCESS_TTL", "AccessStatus", "BedrockModelAccess", "ModelAccess"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
-AccessStatus = Literal["allowed", "denied", "unknown"]
+AccessStatus = Literal["allowed", "denied", "pending", "unknown"]
 #: Lifetime of a cached access answer, in memory and on disk.
 ACCESS_TTL = _dt.timedelta(hours=1)
 #: Field of a stored answer that records why access could not be told.
@@ -64,7 +63,7 @@ _EXPLAIN = {
     ("regionAvailability", "NOT_AVAILABLE"): "not offered to this account in the region",
     ("authorizationStatus", "NOT_AUTHORIZED"): "not authorized",
     ("agreementAvailability", "NOT_AVAILABLE"): "no agreement accepted: request model access",
-    ("agreementAvailability", "PENDING"): "agreement pending",
+    ("agreementAvailability", "PENDING"): "model access requested, not yet granted",
     ("agreementAvailability", "ERROR"): "agreement failed",
     ("entitlementAvailability", "NOT_AVAILABLE"): "not entitled",
 }
@@ -72,9 +71,11 @@ _EXPLAIN = {
 
 @dataclass(frozen=True)
 class ModelAccess:
-    """What ``GetFoundationModelAvailability`` says, reduced to allowed / denied / unknown.
+    """What ``GetFoundationModelAvailability`` says: allowed / denied / pending / unknown.
 
-    ``reason`` is one line: why access is denied or unknown (``None`` when allowed).
+    ``pending``: access was requested (agreement PENDING) and nothing else is wrong;
+    not usable yet, like ``denied`` (``blocked`` is True for both).
+    ``reason`` is one line: why access is not allowed (``None`` when allowed).
     The raw fields are kept (``None`` when the service did not answer).
     """
 
@@ -95,6 +96,21 @@ class ModelAccess:
     @property
     def denied(self) -> bool:
         return self.status == "denied"
+
+    @property
+    def blocked(self) -> bool:
+        """Known not usable now: denied, or requested and still pending."""
+        return self.status in ("denied", "pending")
+
+    def explain(self, model: str | None = None) -> str | None:
+        """One line for a blocked answer (``None`` otherwise): who may not use what, and why."""
+        if not self.blocked:
+            return None
+        account = self.account or "this account"
+        yet = " yet" if self.status == "pending" else ""
+        return f"account {account} may not use {model or self.model_id} in {self.region}{yet}: " + (
+            self.reason or self.status
+        )
 
     @classmethod
     def from_answer(
@@ -118,10 +134,11 @@ class ModelAccess:
                 problems.append(f"{_EXPLAIN[(name, value)]} ({name} {value})")
             elif value != good:  # missing, or a value botocore's enum does not know
                 unclear.append(f"{name} {value}")
+        only_pending = len(problems) == 1 and values["agreementAvailability"] == "PENDING"
         if problems and agreement.get("errorMessage"):
             problems.append(str(agreement["errorMessage"]).strip().splitlines()[0])
         if problems:
-            status: AccessStatus = "denied"
+            status: AccessStatus = "pending" if only_pending else "denied"
             reason: str | None = "; ".join(problems)
         elif unclear:
             status, reason = "unknown", "unrecognised answer: " + ", ".join(unclear)
@@ -158,7 +175,7 @@ class _Unsupported(Exception):
     """The installed botocore has no ``get_foundation_model_availability``."""
 
 
-class BedrockModelAccess(DiscoveryBase):
+class BedrockModelAccess(AccountScoped):
     """
     [Class intent]
     Tell whether the caller's account may use a foundation model in a region,
@@ -175,22 +192,14 @@ class BedrockModelAccess(DiscoveryBase):
     """
 
     ACCESS_KEY = ACCESS_KEY
+    ACCOUNT_CONSEQUENCE = "model access will not be cached"
 
     def __init__(
         self, session: Any = None, *, account_id: str | None = None, **options: Any
     ) -> None:
-        super().__init__(session, **options)
-        self._account_id = account_id
-        self._account_known = account_id is not None
+        super().__init__(session, account_id=account_id, **options)
         self._warned = False
         self._warn_lock = threading.Lock()
-
-    def account_id(self, region: str = "us-east-1") -> str | None:
-        """The caller's account id (given, or STS once, cached); ``None`` if unknowable."""
-        if not self._account_known:
-            self._account_id = lookup_account(self, region, "model access will not be cached")
-            self._account_known = True
-        return self._account_id
 
     def check(self, model: str, region: str, *, refresh: bool = False) -> ModelAccess:
         """

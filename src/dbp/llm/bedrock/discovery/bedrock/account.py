@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+from typing import Any
 
 from ..cache import LOGGER_NAME
 from .base import DiscoveryBase
 from .keys import ACCOUNT_KEY
 
-__all__ = ["ACCOUNT_TTL", "lookup_account"]
+__all__ = ["ACCOUNT_TTL", "AccountScoped", "lookup_account"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -51,3 +52,27 @@ def lookup_account(discovery: DiscoveryBase, region: str, consequence: str) -> s
         ttl = ACCOUNT_TTL.total_seconds()
         discovery.cache.set(key, account, memory_ttl=ttl, disk_ttl=ttl, redis_ttl=ttl)
     return account
+
+
+class AccountScoped(DiscoveryBase):
+    """A discovery class whose data belongs to the caller's account.
+
+    Takes the :class:`~.base.DiscoveryBase` options plus ``account_id`` (skips the
+    STS call). ``ACCOUNT_CONSEQUENCE`` says what an unknown account means for it.
+    """
+
+    ACCOUNT_CONSEQUENCE = "nothing will be cached for the account"
+
+    def __init__(
+        self, session: Any = None, *, account_id: str | None = None, **options: Any
+    ) -> None:
+        super().__init__(session, **options)
+        self._account_id = account_id
+        self._account_known = account_id is not None
+
+    def account_id(self, region: str = "us-east-1") -> str | None:
+        """The caller's account id (given, or STS once, cached); ``None`` if unknowable."""
+        if not self._account_known:
+            self._account_id = lookup_account(self, region, self.ACCOUNT_CONSEQUENCE)
+            self._account_known = True
+        return self._account_id

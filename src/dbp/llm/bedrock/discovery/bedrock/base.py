@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from dbp.cache.decorator import BoundCachedCallable
@@ -30,7 +31,7 @@ from .errors import (
 from .keys import UNAVAILABLE_KEY
 from .latency import RegionLatencyTracker
 
-__all__ = ["MAX_STALE", "DiscoveryBase", "ProgressCallback"]
+__all__ = ["MAX_STALE", "PAGE_SIZE", "DiscoveryBase", "ProgressCallback"]
 
 T = TypeVar("T")
 #: ``progress(done, total, region)`` after each region of a scan.
@@ -42,6 +43,8 @@ MAX_STALE = _dt.timedelta(days=7)
 #: How long "this region is not enabled / denied for these credentials" is remembered.
 UNAVAILABLE_TTL = _dt.timedelta(hours=6)
 DEFAULT_MAX_WORKERS = 8
+#: Largest page the paginated ``List*`` operations accept.
+PAGE_SIZE = 1000
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -166,6 +169,24 @@ class DiscoveryBase:
             return BedrockDiscoveryError(region, operation, "ConnectionError", message)
         return exc  # programming errors (ParamValidationError ...) stay as they are
 
+    def fetch_pages(
+        self, region: str, operation: str, method: str, list_key: str, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """Every page of a paginated ``List*`` call (``maxResults``/``nextToken`` loop)."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"maxResults": PAGE_SIZE, **filters}
+            if token:
+                kwargs["nextToken"] = token
+            page: dict[str, Any] = self.call(
+                region, operation, partial(_list_page, method=method, kwargs=kwargs)
+            )
+            items += page.get(list_key, [])
+            token = page.get("nextToken")
+            if not token:
+                return items
+
     # -- caching helpers --------------------------------------------------------------
     def through_cache(
         self,
@@ -263,6 +284,11 @@ class DiscoveryBase:
             first = next(r for r in wanted if r in errors)
             raise errors[first]
         return {r: results[r] for r in wanted if r in results}
+
+
+def _list_page(client: Any, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    page: dict[str, Any] = getattr(client, method)(**kwargs)
+    return page
 
 
 def _warn_unavailable(errors: list[RegionUnavailableError]) -> None:

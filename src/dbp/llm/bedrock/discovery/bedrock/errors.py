@@ -22,6 +22,7 @@ __all__ = [
     "ModelNotAvailableError",
     "RegionUnavailableError",
     "RetryPolicy",
+    "TargetNotUsableError",
     "error_code",
     "is_transient",
 ]
@@ -92,6 +93,20 @@ class ModelNotAvailableError(LookupError):
             else "no scanned region offers it"
         )
         super().__init__(f"{model} is not available in {region} ({reason}); {where}")
+
+
+class TargetNotUsableError(LookupError):
+    """The account's target exists but cannot be invoked now (Creating, Failed, ...).
+
+    The message is one line naming it, its state and what is missing; ``target``
+    is what was asked for and ``region`` where.
+    """
+
+    def __init__(self, target: str, region: str, reason: str) -> None:
+        self.target = target
+        self.region = region
+        self.reason = reason
+        super().__init__(reason)
 
 
 def error_code(exc: BaseException) -> str | None:

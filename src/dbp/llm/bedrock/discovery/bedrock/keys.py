@@ -14,6 +14,8 @@ __all__ = [
     "LATENCY_KEY",
     "MODEL_KEY",
     "PROFILE_KEY",
+    "TARGET_DENIED_KEY",
+    "TARGET_KEY",
     "UNAVAILABLE_KEY",
     "template",
 ]
@@ -24,6 +26,11 @@ MODEL_KEY = "bedrock_models:{region}"
 PROFILE_KEY = "bedrock_profiles:{region}"
 #: Application inference profiles: they belong to one account.
 APPLICATION_PROFILE_KEY = "bedrock_profiles:{region}:account:{account}"
+#: One kind of other invocation target (provisioned throughput, custom models ...):
+#: they belong to one account, like application profiles.
+TARGET_KEY = "bedrock_targets:{region}:account:{account}:{kind}"
+#: "This account may not list that kind here" (403 on its List call).
+TARGET_DENIED_KEY = "bedrock_targets:{region}:account:{account}:{kind}:denied"
 #: ``GetFoundationModelAvailability``: per account, region and model.
 ACCESS_KEY = "bedrock_access:{region}:account:{account}:{model}"
 #: "This region is not usable with these credentials", per credential fingerprint.

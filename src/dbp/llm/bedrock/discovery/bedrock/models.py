@@ -25,6 +25,7 @@ from ..cache import LOGGER_NAME
 from .base import MAX_STALE, DiscoveryBase, OnError, ProgressCallback
 from .errors import RegionUnavailableError, is_transient
 from .keys import MODEL_KEY, template
+from .vocabulary import CUSTOMIZATIONS, INFERENCE_TYPES, LIFECYCLES, MODALITIES, check_value
 
 __all__ = ["BedrockModelDiscovery", "inference_access", "requires_inference_profile"]
 
@@ -51,22 +52,43 @@ def inference_access(model: Mapping[str, Any]) -> str:
     return ",".join(str(t) for t in types) or "-"
 
 
-def _matches(
-    model: Mapping[str, Any],
-    provider: str | None,
-    customization_type: str | None,
-    output_modality: str | None,
-    inference_type: str | None,
-) -> bool:
-    """The service's filters, applied locally (provider names compare case-insensitively)."""
+#: ``(argument, summary field, accepted values)`` of the list filters.
+_LIST_FILTERS = (
+    ("customization_type", "customizationsSupported", CUSTOMIZATIONS),
+    ("output_modality", "outputModalities", MODALITIES),
+    ("input_modality", "inputModalities", MODALITIES),
+    ("inference_type", "inferenceTypesSupported", INFERENCE_TYPES),
+)
+
+
+def check_filters(**filters: Any) -> dict[str, Any]:
+    """The filters that are set, each value checked against what Bedrock accepts."""
+    for name, _, accepted in _LIST_FILTERS:
+        check_value(name, filters.get(name), accepted)
+    check_value("lifecycle", filters.get("lifecycle"), LIFECYCLES)
+    streaming = filters.get("streaming")
+    if streaming is not None and not isinstance(streaming, bool):
+        raise ValueError(f"streaming must be True, False or None, not {streaming!r}")
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+def _matches(model: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """The service's filters (and a few more), applied locally.
+
+    Provider names compare case-insensitively; list fields must contain the value.
+    """
+    provider = filters.get("provider")
     if provider is not None and str(model.get("providerName", "")).lower() != provider.lower():
         return False
-    checks = (
-        (customization_type, "customizationsSupported"),
-        (output_modality, "outputModalities"),
-        (inference_type, "inferenceTypesSupported"),
-    )
-    return all(wanted is None or wanted in (model.get(field) or []) for wanted, field in checks)
+    for name, field, _ in _LIST_FILTERS:
+        if name in filters and filters[name] not in (model.get(field) or []):
+            return False
+    lifecycle = model.get("modelLifecycle")
+    status = lifecycle.get("status") if isinstance(lifecycle, Mapping) else None
+    if "lifecycle" in filters and status != filters["lifecycle"]:
+        return False
+    streams = bool(model.get("responseStreamingSupported"))
+    return "streaming" not in filters or streams == filters["streaming"]
 
 
 class BedrockModelDiscovery(DiscoveryBase):
@@ -104,6 +126,9 @@ class BedrockModelDiscovery(DiscoveryBase):
         customization_type: str | None = None,
         output_modality: str | None = None,
         inference_type: str | None = None,
+        input_modality: str | None = None,
+        streaming: bool | None = None,
+        lifecycle: str | None = None,
         refresh: bool = False,
         skip_unavailable: bool = True,
     ) -> list[Model]:
@@ -111,13 +136,24 @@ class BedrockModelDiscovery(DiscoveryBase):
         [Method intent]
         Foundation models offered in ``region``, optionally filtered like the
         service's ``byProvider``/``byCustomizationType``/``byOutputModality``/
-        ``byInferenceType`` parameters.
+        ``byInferenceType`` parameters, and by input modality, response streaming
+        and lifecycle status (``ACTIVE``/``LEGACY``).
 
         [Implementation details]
-        ``refresh=True`` calls AWS and replaces the cached list. With
-        ``skip_unavailable=False`` an unavailable region raises
-        :class:`~.errors.RegionUnavailableError` instead of returning ``[]``.
+        A filter value Bedrock does not know is a ``ValueError`` naming the
+        accepted ones (:mod:`.vocabulary`). ``refresh=True`` calls AWS and replaces
+        the cached list. With ``skip_unavailable=False`` an unavailable region
+        raises :class:`~.errors.RegionUnavailableError` instead of returning ``[]``.
         """
+        filters = check_filters(
+            provider=provider,
+            customization_type=customization_type,
+            output_modality=output_modality,
+            inference_type=inference_type,
+            input_modality=input_modality,
+            streaming=streaming,
+            lifecycle=lifecycle,
+        )
         try:
             models = self._region_models(region, refresh)
         except RegionUnavailableError as exc:
@@ -125,13 +161,7 @@ class BedrockModelDiscovery(DiscoveryBase):
                 raise
             logger.warning("%s; treating it as offering no models", exc)
             return []
-        if provider is customization_type is output_modality is inference_type is None:
-            return list(models)
-        return [
-            m
-            for m in models
-            if _matches(m, provider, customization_type, output_modality, inference_type)
-        ]
+        return [m for m in models if _matches(m, filters)] if filters else list(models)
 
     def get_model(self, model_id: str, region: str, *, refresh: bool = False) -> Model | None:
         """

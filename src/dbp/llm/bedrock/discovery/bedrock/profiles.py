@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from functools import partial
 from typing import Any
 
 from dbp.cache.decorator import discovery_cached
 
 from ..cache import LOGGER_NAME
-from .account import lookup_account
-from .base import MAX_STALE, DiscoveryBase, OnError, ProgressCallback
+from .account import AccountScoped
+from .base import MAX_STALE, OnError, ProgressCallback
 from .data import profile_model_ids, profile_regions, profile_routes_model
 from .errors import RegionUnavailableError, is_transient
 from .keys import APPLICATION_PROFILE_KEY, PROFILE_KEY, template
@@ -40,11 +39,9 @@ logger = logging.getLogger(LOGGER_NAME)
 Profile = dict[str, Any]
 SYSTEM_DEFINED = "SYSTEM_DEFINED"
 APPLICATION = "APPLICATION"
-#: Largest page ``ListInferenceProfiles`` accepts.
-PAGE_SIZE = 1000
 
 
-class BedrockProfileDiscovery(DiscoveryBase):
+class BedrockProfileDiscovery(AccountScoped):
     """
     [Class intent]
     Discover Bedrock inference profiles per region (all pages), find the profiles
@@ -63,6 +60,7 @@ class BedrockProfileDiscovery(DiscoveryBase):
 
     PROFILE_KEY = PROFILE_KEY
     APPLICATION_KEY = APPLICATION_PROFILE_KEY
+    ACCOUNT_CONSEQUENCE = "application inference profiles will not be cached"
 
     def __init__(
         self,
@@ -72,27 +70,8 @@ class BedrockProfileDiscovery(DiscoveryBase):
         include_application: bool = True,
         **options: Any,
     ) -> None:
-        super().__init__(session, **options)
-        self._account_id = account_id
-        self._account_known = account_id is not None
+        super().__init__(session, account_id=account_id, **options)
         self.include_application = include_application
-
-    # -- identity -------------------------------------------------------------------
-    def account_id(self, region: str = "us-east-1") -> str | None:
-        """
-        [Method intent]
-        The caller's AWS account id, or ``None`` when it cannot be known.
-
-        [Implementation details]
-        Given ``account_id`` wins. Otherwise STS ``GetCallerIdentity``, cached under
-        a fingerprint of the access key id (never the key itself) for 30 days.
-        With a client factory and no ``account_id`` the answer is ``None``.
-        """
-        if self._account_known:
-            return self._account_id
-        account = lookup_account(self, region, "application inference profiles will not be cached")
-        self._account_id, self._account_known = account, True
-        return account
 
     # -- single region ----------------------------------------------------------------
     def list_profiles(
@@ -245,25 +224,14 @@ class BedrockProfileDiscovery(DiscoveryBase):
         return self._fetch_profiles(region, APPLICATION)
 
     def _fetch_profiles(self, region: str, profile_type: str) -> list[Profile]:
-        """Every page of ``ListInferenceProfiles`` for one type (``nextToken`` loop)."""
-        profiles: list[Profile] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"maxResults": PAGE_SIZE, "typeEquals": profile_type}
-            if token:
-                kwargs["nextToken"] = token
-            page: dict[str, Any] = self.call(
-                region, "ListInferenceProfiles", partial(_list_page, kwargs=kwargs)
-            )
-            profiles += page.get("inferenceProfileSummaries", [])
-            token = page.get("nextToken")
-            if not token:
-                return profiles
-
-
-def _list_page(client: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    page: dict[str, Any] = client.list_inference_profiles(**kwargs)
-    return page
+        """Every page of ``ListInferenceProfiles`` for one type."""
+        return self.fetch_pages(
+            region,
+            "ListInferenceProfiles",
+            "list_inference_profiles",
+            "inferenceProfileSummaries",
+            typeEquals=profile_type,
+        )
 
 
 def _arn_account(profile: Mapping[str, Any]) -> str | None:

@@ -20,7 +20,9 @@ __all__ = [
     "Method",
     "Prefer",
     "Resolution",
+    "check_input",
     "check_prefer",
+    "find_model",
     "invoke_id_of",
     "legacy_warning",
     "lifecycle_of",
@@ -28,10 +30,19 @@ __all__ = [
     "rank_system_profiles",
 ]
 
-Method = Literal["on-demand", "inference-profile"]
+Method = Literal[
+    "on-demand",
+    "inference-profile",
+    "provisioned",
+    "custom-deployment",
+    "imported",
+    "prompt-router",
+    "marketplace",
+]
 #: ``geo``: a geographic system profile (``us.``, ``eu.``, ``apac.`` ...) before ``global.``;
-#: ``global``: the reverse; ``application``: the caller's application profile first.
-Prefer = Literal["geo", "global", "application"]
+#: ``global``: the reverse; ``application``: the caller's application profile first;
+#: ``provisioned``: an InService provisioned throughput of the account first.
+Prefer = Literal["geo", "global", "application", "provisioned"]
 PREFERENCES: tuple[str, ...] = get_args(Prefer)
 
 _GLOBAL_PREFIX = "global."
@@ -44,12 +55,17 @@ class Resolution:
     How to invoke ``model_id`` from ``region``: pass ``invoke_id`` as ``modelId``.
 
     [Implementation details]
-    ``method`` is ``on-demand`` (``invoke_id`` is the model id) or
+    ``method`` is ``on-demand`` (``invoke_id`` is the model id),
     ``inference-profile`` (the profile's id; an application profile's ARN, which
-    is what Bedrock accepts for those). ``routes_to`` are the regions the call
-    may be served from. ``lifecycle`` is ``ACTIVE``/``LEGACY`` (``None`` when the
-    region does not list the model) and ``end_of_life`` its announced date.
-    ``access`` says whether the caller's account may use the model there.
+    is what Bedrock accepts for those), or one of the account's own targets:
+    ``provisioned``, ``custom-deployment``, ``imported``, ``prompt-router``,
+    ``marketplace`` (``invoke_id`` is its ARN; ``target_kind``/``target_name``/
+    ``target_arn`` name it, ``note`` says what to know, e.g. that Converse does not
+    take imported models). ``routes_to`` are the regions the call may be served
+    from. ``lifecycle`` is ``ACTIVE``/``LEGACY`` (``None`` when the region does not
+    list the model) and ``end_of_life`` its announced date.
+    ``access`` says whether the caller's account may use the model there
+    (``None`` for the account's own resources, which are not foundation models).
     Resolving ``invoke_id`` again gives an equal resolution.
     """
 
@@ -60,26 +76,25 @@ class Resolution:
     routes_to: tuple[str, ...]
     lifecycle: str | None
     end_of_life: _dt.datetime | None
-    access: ModelAccess
+    access: ModelAccess | None
     profile_id: str | None = None
     profile_arn: str | None = None
     profile_type: str | None = None
     warnings: tuple[str, ...] = ()
+    target_kind: str | None = None
+    target_name: str | None = None
+    target_arn: str | None = None
+    note: str | None = None
 
     @property
     def invocable(self) -> bool:
-        """False only when the account is known to be denied (unknown access passes)."""
-        return not self.access.denied
+        """False when access is known to be denied or still pending (unknown passes)."""
+        return self.access is None or not self.access.blocked
 
     @property
     def reason(self) -> str | None:
         """One line saying why it cannot be invoked; ``None`` when it can."""
-        if self.invocable:
-            return None
-        account = self.access.account or "this account"
-        return (
-            f"account {account} may not use {self.model_id} in {self.region}: {self.access.reason}"
-        )
+        return None if self.access is None else self.access.explain(self.model_id)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (camelCase like Bedrock's own fields; dates stay datetimes)."""
@@ -93,10 +108,14 @@ class Resolution:
             "profileType": self.profile_type,
             "routesTo": list(self.routes_to),
             "lifecycle": {"status": self.lifecycle, "endOfLifeTime": self.end_of_life},
-            "access": self.access.to_dict(),
+            "access": None if self.access is None else self.access.to_dict(),
             "invocable": self.invocable,
             "reason": self.reason,
             "warnings": list(self.warnings),
+            "target": None
+            if self.target_kind is None
+            else {"kind": self.target_kind, "name": self.target_name, "arn": self.target_arn},
+            "note": self.note,
         }
 
 
@@ -165,3 +184,23 @@ def no_route_reason(model: Mapping[str, Any] | None) -> str:
     if types == ["PROVISIONED"]:
         return "offered there only with Provisioned Throughput"
     return f"offered there only as {', '.join(types) or 'nothing invocable'}"
+
+
+def find_model(models: Iterable[Mapping[str, Any]], wanted: str) -> Mapping[str, Any] | None:
+    """The listed model whose id or ARN is ``wanted``."""
+    for model in models:
+        if wanted in (model.get("modelId"), model.get("modelArn")):
+            return model
+    return None
+
+
+def check_input(model: object, region: object, prefer: str) -> None:
+    """Clear errors for a missing model or region, or an unknown preference."""
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError(
+            "model must be a model id, model ARN, inference-profile id or ARN, or the name "
+            f"or ARN of one of the account's targets, not {model!r}"
+        )
+    if not isinstance(region, str) or not region.strip():
+        raise ValueError(f"region must be a region name such as 'us-east-1', not {region!r}")
+    check_prefer(prefer)

@@ -8,11 +8,17 @@ throughput isn't supported``. Every caller otherwise hand-writes the mapping to 
 
 [Design principles]
 - Built on the discovery classes and their caches (model lists, profile lists,
-  model access): nothing new is cached, and a warm resolve makes no API call.
+  model access, the account's targets): nothing new is cached, and a warm resolve
+  makes no API call.
 - Preference: on demand when the region supports it; else a system-defined
   profile available in the region that routes to the model, geographic before
   ``global.`` (``prefer="global"`` reverses that); the caller's application
-  profile first with ``prefer="application"``.
+  profile first with ``prefer="application"``, its InService provisioned
+  throughput first with ``prefer="provisioned"``.
+- The account's own targets (provisioned throughput, custom models, deployments,
+  imported models, prompt routers, marketplace endpoints) resolve by name or ARN
+  (rules in :mod:`.target_resolution`); one that is not usable is an error, never
+  an invoke ID.
 - Idempotent: a profile id or ARN resolves to that profile, so resolving a
   resolution's ``invoke_id`` gives the same resolution.
 - A model with no route is a :class:`~.errors.ModelNotAvailableError` naming the
@@ -22,28 +28,28 @@ throughput isn't supported``. Every caller otherwise hand-writes the mapping to 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..cache import LOGGER_NAME, DiscoveryCache
 from .access import BedrockModelAccess, ModelAccess
 from .base import ProgressCallback
-from .data import model_id_from_arn, profile_model_ids, profile_regions
-from .errors import ModelNotAvailableError
+from .data import model_id_from_arn, profile_model_ids
+from .errors import ModelNotAvailableError, TargetNotUsableError
 from .latency import RegionLatencyTracker
 from .models import BedrockModelDiscovery
 from .profiles import APPLICATION, SYSTEM_DEFINED, BedrockProfileDiscovery
 from .resolution import (
     Prefer,
     Resolution,
-    check_prefer,
-    invoke_id_of,
-    legacy_warning,
-    lifecycle_of,
+    check_input,
+    find_model,
     no_route_reason,
     rank_system_profiles,
 )
+from .resolution_builder import ResolutionBuilder
+from .target_resolution import Route, find_target, kinds_for, route_of, routes_of
+from .targets import BedrockTargetDiscovery
 
 __all__ = ["BedrockResolver"]
 
@@ -67,13 +73,14 @@ class _NoRoute(Exception):
 class BedrockResolver:
     """
     [Class intent]
-    Resolve a model id, foundation-model ARN, inference-profile id or ARN to the
-    id to invoke from a region, with its route, lifecycle and the account's access.
+    Resolve a model id, foundation-model ARN, inference-profile id or ARN, or the
+    name or ARN of one of the account's targets, to the id to invoke from a
+    region, with its route, lifecycle and the account's access.
 
     [Implementation details]
     Takes the :class:`~.base.DiscoveryBase` options (``session``, ``endpoint_url``,
     ``cache``, ``regions`` ...) plus ``account_id`` and ``include_application``;
-    its three discovery objects (``models``, ``profiles``, ``access``) share one
+    its four discovery objects (``models``, ``profiles``, ``access``, ``targets``) share one
     set of clients, cache and latency tracker. Example::
 
         resolver = BedrockResolver(boto3.Session())
@@ -97,8 +104,8 @@ class BedrockResolver:
             account_id=account_id, include_application=include_application, **shared
         )
         self.access = BedrockModelAccess(account_id=account_id, **shared)
-        self._warned: set[str] = set()
-        self._lock = threading.Lock()
+        self.targets = BedrockTargetDiscovery(account_id=account_id, **shared)
+        self._build = ResolutionBuilder(self.access, self.targets)
 
     @property
     def cache(self) -> DiscoveryCache:
@@ -111,7 +118,8 @@ class BedrockResolver:
     @property
     def api_calls(self) -> int:
         """AWS requests made by this resolver's discovery objects (0 on a warm resolve)."""
-        return self.models.api_calls + self.profiles.api_calls + self.access.api_calls
+        parts = (self.models, self.profiles, self.access, self.targets)
+        return sum(part.api_calls for part in parts)
 
     # -- one region -------------------------------------------------------------------
     def resolve(
@@ -124,11 +132,13 @@ class BedrockResolver:
         [Implementation details]
         Raises :class:`~.errors.ModelNotAvailableError` (naming the regions that
         offer the model, from a cached scan of the candidate regions) when there
-        is no route, and :class:`~.errors.RegionUnavailableError` when the region
-        itself is not usable. A LEGACY model resolves, with a warning naming its
-        end-of-life date. ``refresh=True`` asks AWS again for everything it uses.
+        is no route, :class:`~.errors.TargetNotUsableError` when the account's
+        target exists but is not usable (Creating, Failed ...), and
+        :class:`~.errors.RegionUnavailableError` when the region itself is not
+        usable. A LEGACY model resolves, with a warning naming its end-of-life
+        date. ``refresh=True`` asks AWS again for everything it uses.
         """
-        _check_input(model, region, prefer)
+        check_input(model, region, prefer)
         try:
             return self._resolve(model, region, prefer, refresh)
         except _NoRoute as no_route:
@@ -137,11 +147,11 @@ class BedrockResolver:
 
     def check_access(self, model: str, region: str, *, refresh: bool = False) -> ModelAccess:
         """May the account use ``model`` (any form :meth:`resolve` takes) in ``region``?"""
-        _check_input(model, region, "geo")
+        check_input(model, region, "geo")
         model_id = model_id_from_arn(model)
         if model_id is None:
             listed = self.models.list_models(region, refresh=refresh, skip_unavailable=False)
-            profile = None if _find_model(listed, model) else self._find_profile(model, region)
+            profile = None if find_model(listed, model) else self._find_profile(model, region)
             found = profile_model_ids(profile) if profile is not None else []
             model_id = found[0] if found else model
         return self.access.check(model_id, region, refresh=refresh)
@@ -168,7 +178,7 @@ class BedrockResolver:
         regions are left out with a warning. ``invocable_only=False`` keeps the
         regions whose route exists but where the account is denied access.
         """
-        _check_input(model, "all", prefer)
+        check_input(model, "all", prefer)
 
         def per_region(region: str) -> Resolution | None:
             try:
@@ -191,7 +201,8 @@ class BedrockResolver:
 
     def clear_cache(self) -> int:
         """Remove the model lists, profile lists and access answers these classes stored."""
-        return self.models.clear_cache() + self.profiles.clear_cache() + self.access.clear_cache()
+        parts = (self.models, self.profiles, self.access, self.targets)
+        return sum(part.clear_cache() for part in parts)
 
     # -- internals --------------------------------------------------------------------
     def _resolve(self, model: str, region: str, prefer: Prefer, refresh: bool) -> Resolution:
@@ -199,18 +210,27 @@ class BedrockResolver:
         if refresh:  # once per resolve: later lookups read what this stored
             self.profiles.list_profiles(region, refresh=True, skip_unavailable=False)
         arn_model = model_id_from_arn(model)
-        entry = _find_model(listed, arn_model or model)
+        entry = find_model(listed, arn_model or model)
         if entry is None and arn_model is None:
             profile = self._find_profile(model, region)
             if profile is not None:
                 ids = profile_model_ids(profile)
                 model_id = ids[0] if ids else str(profile["inferenceProfileId"])
-                found = _find_model(listed, model_id)
-                return self._build(model_id, region, found, profile, refresh)
+                found = find_model(listed, model_id)
+                return self._build.model(model_id, region, found, profile, refresh)
             if any(marker in model for marker in _PROFILE_ARN_MARKERS):
                 raise _NoRoute(model, "no inference profile by that ARN there")
+            kinds = kinds_for(model)
+            if kinds is not None:
+                found_target = self._build.own_target(model, region, kinds, listed, refresh)
+                if found_target is not None:
+                    return found_target
         model_id = str(entry["modelId"]) if entry is not None else (arn_model or model)
         types = (entry or {}).get("inferenceTypesSupported") or []
+        if prefer == "provisioned":
+            bought = self._build.provisioned(model_id, region, entry, refresh)
+            if bought is not None:
+                return bought
         if prefer == "application":
             mine = self.profiles.list_profiles(
                 region, model=model_id, profile_type=APPLICATION, skip_unavailable=False
@@ -220,16 +240,49 @@ class BedrockResolver:
                 key=lambda p: str(p.get("inferenceProfileName", "")),
             )
             if active:
-                return self._build(model_id, region, entry, active[0], refresh)
+                return self._build.model(model_id, region, entry, active[0], refresh)
         if "ON_DEMAND" in types:
-            return self._build(model_id, region, entry, None, refresh)
+            return self._build.model(model_id, region, entry, None, refresh)
         system = self.profiles.list_profiles(
             region, model=model_id, profile_type=SYSTEM_DEFINED, skip_unavailable=False
         )
         ranked = rank_system_profiles(system, prefer)
         if ranked:
-            return self._build(model_id, region, entry, ranked[0], refresh)
+            return self._build.model(model_id, region, entry, ranked[0], refresh)
         raise _NoRoute(model_id, no_route_reason(entry))
+
+    def all_targets(self, model: str, region: str, *, refresh: bool = False) -> list[Route]:
+        """
+        [Method intent]
+        Every way the account can invoke ``model`` (any form :meth:`resolve` takes)
+        in ``region``: on demand, each inference profile routing it, each
+        provisioned throughput (and, for a custom model, each deployment); usable
+        or not, with their states. ``[]`` when there is none.
+
+        [Implementation details]
+        A provisioned throughput or deployment stands for the model behind it; a
+        router, imported model or marketplace endpoint for itself alone.
+        """
+        check_input(model, region, "geo")
+        try:
+            res: Resolution | None = self.resolve(model, region, refresh=refresh)
+        except (ModelNotAvailableError, TargetNotUsableError):
+            res = None
+        kinds = kinds_for(model) if res is None or res.target_kind is not None else None
+        targets = self.targets.list_targets(region, kinds) if kinds else []
+        target = find_target(model, targets)
+        if target is not None and target.kind not in ("custom", "provisioned", "deployment"):
+            return [route_of(target)]
+        if target is not None:
+            wanted = target.arn if target.kind == "custom" else str(target.model)
+            wanted = model_id_from_arn(wanted) or wanted
+        else:
+            wanted = res.model_id if res is not None else (model_id_from_arn(model) or model)
+        listed = self.models.list_models(region, skip_unavailable=False)
+        entry = find_model(listed, wanted)
+        profiles = [] if entry is None else self.profiles.list_profiles(region, model=wanted)
+        owned = self.targets.list_targets(region, ["deployment", "provisioned"])
+        return routes_of(wanted, entry, profiles, owned)
 
     def _find_profile(self, wanted: str, region: str) -> Mapping[str, Any] | None:
         """The region's profile with this id or ARN (a system ARN may name another region)."""
@@ -243,49 +296,6 @@ class BedrockResolver:
                 return profile
         return None
 
-    def _build(
-        self,
-        model_id: str,
-        region: str,
-        entry: Model | None,
-        profile: Mapping[str, Any] | None,
-        refresh: bool,
-    ) -> Resolution:
-        status, end_of_life = lifecycle_of(entry)
-        warnings = []
-        if status == "LEGACY":
-            warnings.append(legacy_warning(model_id, end_of_life))
-            self._warn_once(warnings[-1])
-        access = self.access.check(model_id, region, refresh=refresh)
-        if access.status == "unknown":  # the access object has warned already
-            warnings.append(f"access unknown: {access.reason}")
-        if profile is None:
-            return Resolution(
-                model_id=model_id,
-                region=region,
-                invoke_id=model_id,
-                method="on-demand",
-                routes_to=(region,),
-                lifecycle=status,
-                end_of_life=end_of_life,
-                access=access,
-                warnings=tuple(warnings),
-            )
-        return Resolution(
-            model_id=model_id,
-            region=region,
-            invoke_id=invoke_id_of(profile),
-            method="inference-profile",
-            routes_to=tuple(profile_regions(profile)) or (region,),
-            lifecycle=status,
-            end_of_life=end_of_life,
-            access=access,
-            profile_id=str(profile.get("inferenceProfileId")),
-            profile_arn=profile.get("inferenceProfileArn"),
-            profile_type=profile.get("type"),
-            warnings=tuple(warnings),
-        )
-
     def _offering(self, model_id: str) -> list[str]:
         """Regions whose (cached) listing offers ``model_id`` on demand or by profile."""
         found = self.models.scan(on_error="skip")
@@ -293,29 +303,6 @@ class BedrockResolver:
         return self.latency.order(
             region
             for region, models in found.items()
-            if (m := _find_model(models, model_id)) is not None
+            if (m := find_model(models, model_id)) is not None
             and invocable & set(m.get("inferenceTypesSupported") or [])
         )
-
-    def _warn_once(self, text: str) -> None:
-        with self._lock:
-            first = text not in self._warned
-            self._warned.add(text)
-        logger.log(logging.WARNING if first else logging.DEBUG, "%s", text)
-
-
-def _find_model(models: Iterable[Model], wanted: str) -> Model | None:
-    for model in models:
-        if wanted in (model.get("modelId"), model.get("modelArn")):
-            return model
-    return None
-
-
-def _check_input(model: object, region: object, prefer: str) -> None:
-    if not isinstance(model, str) or not model.strip():
-        raise ValueError(
-            f"model must be a model id, model ARN, inference-profile id or ARN, not {model!r}"
-        )
-    if not isinstance(region, str) or not region.strip():
-        raise ValueError(f"region must be a region name such as 'us-east-1', not {region!r}")
-    check_prefer(prefer)

@@ -27,6 +27,11 @@ from .parser import build_parser
 
 __all__ = ["main"]
 
+_NO_BOTO3 = (
+    "this command talks to AWS and needs boto3, which is not installed: "
+    "pip install 'dbp-discovery-cache[bedrock]'"
+)
+
 
 def _setup_logging(err: TextIO, verbose: bool) -> logging.Handler:
     handler = logging.StreamHandler(err)
@@ -74,7 +79,8 @@ def main(
     except Exception as exc:
         if args.debug:
             raise
-        err.write(f"{PROG}: error: {_describe(exc)}\n")
+        missing = isinstance(exc, ModuleNotFoundError) and exc.name in ("boto3", "botocore")
+        err.write(f"{PROG}: error: {_NO_BOTO3 if missing else _describe(exc)}\n")
         return 1
     finally:
         LOGGER.removeHandler(handler)

@@ -1,4 +1,5 @@
-"""Commands that ask AWS: ``models``, ``profiles``, ``regions``, ``resolve``, ``access``.
+"""Commands that ask AWS: ``models``, ``profiles``, ``regions``, ``resolve``, ``access``
+(``targets`` is in :mod:`.target_commands`).
 
 boto3 is imported inside each command, never at module level, so the parser can
 reference these handlers without loading it.
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .context import PROG, CliError, Context, UsageError
 from .output import print_fields, print_json, print_table
+from .target_commands import print_routes
 
 if TYPE_CHECKING:
     from ..bedrock.access import ModelAccess
@@ -45,8 +47,12 @@ def cmd_models(ctx: Context) -> None:
     models = ctx.models().list_models(
         ctx.region(),
         provider=args.provider,
+        customization_type=args.customization,
         output_modality=args.output_modality,
+        input_modality=args.input_modality,
         inference_type=args.inference_type,
+        streaming=args.streaming,
+        lifecycle=args.lifecycle,
         skip_unavailable=False,
     )
     if not args.json:
@@ -88,8 +94,6 @@ def cmd_regions(ctx: Context) -> None:
     from ..bedrock.models import inference_access
 
     args = ctx.args
-    if args.max_workers < 1:
-        raise CliError("--max-workers must be at least 1")
     discovery = ctx.models()
     candidates = [r.strip() for r in args.regions.split(",") if r.strip()] if args.regions else None
     progress = ctx.progress("scanning regions")
@@ -139,7 +143,9 @@ def _latency(stats: dict[str, RegionLatency], region: str) -> str:
     return "-" if found is None else f"{found.average * 1000:.0f} ms"
 
 
-def _access_text(access: ModelAccess) -> str:
+def _access_text(access: ModelAccess | None) -> str:
+    if access is None:
+        return "n/a (the account's own resource)"
     return access.status if access.reason is None else f"{access.status}: {access.reason}"
 
 
@@ -158,28 +164,35 @@ def _resolution_fields(res: Resolution) -> list[tuple[str, str]]:
             ("profile", f"{res.profile_id} ({res.profile_type})"),
             ("profile arn", str(res.profile_arn)),
         ]
-    return [
-        *fields,
+    if res.target_kind is not None:
+        fields.append(("target", f"{res.target_name} ({res.target_kind})"))
+    fields += [
         ("routes to", ", ".join(res.routes_to)),
         ("lifecycle", lifecycle),
         ("access", _access_text(res.access)),
     ]
+    return fields + ([("note", res.note)] if res.note else [])
 
 
 def cmd_resolve(ctx: Context) -> None:
     args = ctx.args
     if args.quiet and args.json:
         raise UsageError("--quiet and --json exclude each other")
-    if args.max_workers < 1:
-        raise UsageError("--max-workers must be at least 1")
+    if args.all_targets and (args.all_regions or args.quiet):
+        raise UsageError("--all-targets excludes --all-regions and --quiet")
     candidates = _region_list(args.regions)
     resolver = ctx.resolver(candidates)
     if args.all_regions:
         _resolve_all(ctx, resolver, candidates)
         return
-    res = resolver.resolve(args.model, ctx.region(), prefer=args.prefer)
+    region = ctx.region()
+    if args.all_targets:
+        print_routes(ctx, resolver, region)
+        return
+    res = resolver.resolve(args.model, region, prefer=args.prefer)
     if args.json:
-        print_json(res.to_dict(), ctx.out)
+        routes = resolver.all_targets(args.model, region)
+        print_json({**res.to_dict(), "allTargets": [r.to_dict() for r in routes]}, ctx.out)
     elif args.quiet:
         if res.invocable:
             ctx.out.write(res.invoke_id + "\n")
@@ -212,7 +225,7 @@ def _resolve_all(ctx: Context, resolver: BedrockResolver, candidates: list[str] 
     elif results:
         stats = resolver.latency.stats()
         rows = [
-            [r.region, _latency(stats, r.region), r.method, r.invoke_id, r.access.status]
+            [r.region, _latency(stats, r.region), r.method, r.invoke_id, _status(r)]
             for r in results
         ]
         print_table(["REGION", "LATENCY", "METHOD", "INVOKE ID", "ACCESS"], rows, ctx.out)
@@ -220,6 +233,10 @@ def _resolve_all(ctx: Context, resolver: BedrockResolver, candidates: list[str] 
         raise CliError(f"no scanned region can invoke {args.model}")
     if not invocable:
         raise CliError(f"no scanned region can invoke {args.model}: {results[0].reason}")
+
+
+def _status(res: Resolution) -> str:
+    return "-" if res.access is None else res.access.status
 
 
 def cmd_access(ctx: Context) -> None:
@@ -241,8 +258,5 @@ def cmd_access(ctx: Context) -> None:
             ],
             ctx.out,
         )
-    if access.denied:
-        account = access.account or "this account"
-        raise CliError(
-            f"account {account} may not use {access.model_id} in {access.region}: {access.reason}"
-        )
+    if access.blocked:
+        raise CliError(access.explain())

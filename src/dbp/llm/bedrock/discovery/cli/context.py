@@ -89,9 +89,7 @@ class Context:
     def options(self) -> dict[str, Any]:
         from ..bedrock.errors import RetryPolicy
 
-        attempts = self.args.max_attempts
-        if attempts is not None and attempts < 1:
-            raise CliError("--max-attempts must be at least 1")
+        attempts = self.args.max_attempts  # at least 1: the parser checks it
         return {
             "retry": RetryPolicy() if attempts is None else RetryPolicy(attempts=attempts),
             "endpoint_url": self.args.endpoint_url,
@@ -111,6 +109,15 @@ class Context:
         from ..bedrock.profiles import BedrockProfileDiscovery
 
         discovery = BedrockProfileDiscovery(
+            self.session(), account_id=self.args.account_id, **self.options()
+        )
+        self.discoveries.append(discovery)
+        return discovery
+
+    def targets(self) -> Any:
+        from ..bedrock.targets import BedrockTargetDiscovery
+
+        discovery = BedrockTargetDiscovery(
             self.session(), account_id=self.args.account_id, **self.options()
         )
         self.discoveries.append(discovery)

@@ -5,14 +5,29 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..bedrock.target_kinds import TARGET_KINDS
+from ..bedrock.vocabulary import CUSTOMIZATIONS, INFERENCE_TYPES, LIFECYCLES, MODALITIES
 from .aws_commands import cmd_access, cmd_models, cmd_profiles, cmd_regions, cmd_resolve
 from .cache_commands import cmd_cache_cleanup, cmd_cache_clear, cmd_cache_info, cmd_cache_ls
 from .context import PROG
+from .target_commands import cmd_targets
 
 __all__ = ["build_parser"]
 
-#: ``bedrock.resolution.PREFERENCES``, repeated so ``--help`` imports no Bedrock module.
-PREFERENCES = ("geo", "global", "application")
+#: ``bedrock.resolution.PREFERENCES``, repeated so ``--help`` imports no Bedrock module
+#: beyond the plain-data ones above.
+PREFERENCES = ("geo", "global", "application", "provisioned")
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (``--max-attempts 0`` is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -63,7 +78,7 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     group.add_argument(
         "--max-attempts",
-        type=int,
+        type=positive_int,
         default=default,
         metavar="N",
         help="tries per call when throttled (default 4; 1 = no retry)",
@@ -98,11 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     models = command("models", "list the foundation models of a region")
     models.add_argument("--region", help="AWS region (default: the profile's region)")
     models.add_argument("--provider", help="only this provider (e.g. Anthropic)")
+    for names, dest, values, text in (
+        (("--input",), "input_modality", MODALITIES, "only models taking this input"),
+        (("--output", "--output-modality"), "output_modality", MODALITIES, "only models producing"),
+        (("--inference-type",), "inference_type", INFERENCE_TYPES, "only models invocable as"),
+        (("--customization",), "customization", CUSTOMIZATIONS, "only models supporting"),
+        (("--lifecycle",), "lifecycle", LIFECYCLES, "only models whose lifecycle is"),
+    ):
+        models.add_argument(
+            *names, dest=dest, choices=values, metavar="X", help=f"{text}: {', '.join(values)}"
+        )
     models.add_argument(
-        "--output-modality", help="only models producing TEXT, IMAGE, EMBEDDING ..."
-    )
-    models.add_argument(
-        "--inference-type", help="only ON_DEMAND, PROVISIONED, INFERENCE_PROFILE ..."
+        "--streaming",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="only models that stream responses (--no-streaming: only those that do not)",
     )
     models.set_defaults(handler=cmd_models)
 
@@ -121,14 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     regions.add_argument(
         "--max-workers",
-        type=int,
+        type=positive_int,
         default=8,
         metavar="N",
         help="regions scanned at once (default 8)",
     )
     regions.set_defaults(handler=cmd_regions)
 
-    model_help = "model id or ARN, or inference-profile id or ARN"
+    model_help = (
+        "model id or ARN, inference-profile id or ARN, or the name or ARN of a provisioned "
+        "throughput, custom model, deployment, imported model, prompt router or marketplace "
+        "endpoint"
+    )
     resolve = command(
         "resolve", "the ID to pass to Converse/InvokeModel for a model, and whether it may be used"
     )
@@ -139,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PREFERENCES,
         default="geo",
         help="geographic profile (us., eu. ...) before global. (geo, the default), the "
-        "reverse (global), or your application profile first (application)",
+        "reverse (global), your application profile first (application), or your "
+        "InService provisioned throughput first (provisioned)",
     )
     resolve.add_argument(
         "--all-regions",
@@ -153,7 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
         "model (default: every Bedrock region botocore knows)",
     )
     resolve.add_argument(
-        "--max-workers", type=int, default=8, metavar="N", help="regions resolved at once"
+        "--max-workers", type=positive_int, default=8, metavar="N", help="regions resolved at once"
+    )
+    resolve.add_argument(
+        "--all-targets",
+        action="store_true",
+        help="every way the account can invoke the model in the region (on demand, "
+        "profiles, provisioned throughput, deployments), with their states",
     )
     resolve.add_argument(
         "-q",
@@ -162,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="print only the invoke ID (with --all-regions: REGION<TAB>ID lines)",
     )
     resolve.set_defaults(handler=cmd_resolve)
+
+    targets = command(
+        "targets",
+        "the account's provisioned throughput, custom models, deployments, imported models, "
+        "prompt routers and marketplace endpoints, with invoke IDs and states",
+    )
+    targets.add_argument("--region", help="AWS region (default: the profile's region)")
+    targets.add_argument("--type", choices=TARGET_KINDS, dest="target_type", help="one kind only")
+    targets.set_defaults(handler=cmd_targets)
 
     access = command("access", "whether your account may use a model in a region")
     access.add_argument("model", metavar="MODEL", help=model_help)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .targets import default_targets
+
 __all__ = [
     "DEFAULT_ACCOUNT",
     "LEGACY_END_OF_LIFE",
@@ -38,6 +40,7 @@ def foundation_model(
     input_modalities: Iterable[str] = ("TEXT",),
     output_modalities: Iterable[str] = ("TEXT",),
     customizations: Iterable[str] = (),
+    streaming: bool = True,
     status: str = "ACTIVE",
     end_of_life: str | None = None,
 ) -> dict[str, Any]:
@@ -56,7 +59,7 @@ def foundation_model(
         "providerName": provider or vendor.capitalize(),
         "inputModalities": list(input_modalities),
         "outputModalities": list(output_modalities),
-        "responseStreamingSupported": True,
+        "responseStreamingSupported": streaming,
         "customizationsSupported": list(customizations),
         "inferenceTypesSupported": list(inference_types),
         "modelLifecycle": lifecycle,
@@ -125,16 +128,20 @@ def application_profile(name: str, model_id: str, region: str, account: str) -> 
 
 @dataclass
 class RegionCatalog:
-    """What one region offers: foundation models and system-defined profiles.
+    """What one region offers: foundation models, system-defined profiles, other targets.
 
-    ``access`` holds ``GetFoundationModelAvailability`` answers that differ from
-    "available and authorized" (built with :func:`model_availability`), by model id,
-    for every account; a model the region does not list is ``NOT_AVAILABLE`` there.
+    ``targets`` holds the summaries of the six other ``List*`` operations by
+    operation name (see :mod:`.targets`); each is visible to the account its ARN
+    names (default prompt routers: to every account). ``access`` holds
+    ``GetFoundationModelAvailability`` answers that differ from "available and
+    authorized" (built with :func:`model_availability`), by model id, for every account;
+    a model the region does not list is ``NOT_AVAILABLE`` there.
     """
 
     models: list[dict[str, Any]] = field(default_factory=list)
     profiles: list[dict[str, Any]] = field(default_factory=list)
     access: dict[str, dict[str, Any]] = field(default_factory=dict)
+    targets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 _US = ("us-east-1", "us-east-2", "us-west-2")
@@ -153,7 +160,8 @@ def default_catalog() -> dict[str, RegionCatalog]:
     inference profile (``INFERENCE_PROFILE``), models offered only in the US or only
     in Europe, an unknown enum value (``BATCH_V2``), a LEGACY model with an end-of-life
     date, a model the account is not authorized to use (Llama: no agreement
-    accepted), and a global profile routing to more than five regions.
+    accepted), a global profile routing to more than five regions, and in
+    us-east-1 every state of the other invocation targets (:func:`.targets.default_targets`).
     """
     catalog: dict[str, RegionCatalog] = {}
     everywhere = (*_US, *_EU, *_AP)
@@ -182,6 +190,7 @@ def default_catalog() -> dict[str, RegionCatalog]:
                 name="Embed English",
                 output_modalities=("EMBEDDING",),
                 inference_types=("ON_DEMAND", "BATCH_V2"),
+                streaming=False,
             ),
         ]
         access: dict[str, dict[str, Any]] = {}
@@ -242,5 +251,6 @@ def default_catalog() -> dict[str, RegionCatalog]:
             )
         if region in _AP:
             profiles += [system_profile(f"apac.{_HAIKU}", _HAIKU, _AP)]
-        catalog[region] = RegionCatalog(models, profiles, access)
+        targets = default_targets(region, DEFAULT_ACCOUNT) if region == _US[0] else {}
+        catalog[region] = RegionCatalog(models, profiles, access, targets)
     return catalog

@@ -4,9 +4,12 @@
 Real boto3 clients must be exercised (request signing, URL building, response
 parsing into tz-aware datetimes, ``ClientError`` codes), but AWS is not always
 reachable and moto does not implement these operations. :class:`FakeBedrockServer`
-answers the four discovery operations and ``GetFoundationModelAvailability`` over
-HTTP on ``127.0.0.1`` exactly as the botocore service model expects, plus STS
-``GetCallerIdentity``.
+answers the four discovery operations, ``GetFoundationModelAvailability`` and the
+six paginated listings of other invocation targets (provisioned throughput, custom
+models and deployments, imported models, prompt routers, marketplace endpoints)
+over HTTP on ``127.0.0.1`` exactly as the botocore service model expects, plus
+STS ``GetCallerIdentity``. ``python -m dbp.llm.bedrock.discovery.testing`` runs
+it from a shell.
 
 [Design principles]
 - Standard library only: importing this module never imports boto3.
@@ -28,7 +31,6 @@ what AWS answers for an opt-in region the account has not enabled.
 
 from __future__ import annotations
 
-import base64
 import copy
 import re
 import threading
@@ -47,6 +49,8 @@ from .catalogue import (
     default_catalog,
     model_availability,
 )
+from .listings import list_page, owner_of
+from .targets import LIST_KEYS
 from .wire import Answer, caller_identity, error, json_answer, model_matches, operation_of
 
 __all__ = ["FakeBedrockServer"]
@@ -76,7 +80,7 @@ class FakeBedrockServer:
     [Implementation details]
     Use as a context manager or call :meth:`start`/:meth:`stop`. ``calls`` counts
     requests per ``(region, operation)``; ``page_size_cap`` bounds every page of
-    ``ListInferenceProfiles`` so small catalogues still paginate.
+    the paginated ``List*`` operations so small catalogues still paginate.
     """
 
     def __init__(
@@ -85,8 +89,10 @@ class FakeBedrockServer:
         *,
         accounts: Mapping[str, str] | None = None,
         page_size_cap: int = 3,
+        port: int = 0,
     ) -> None:
-        """``accounts`` maps access key ids to account ids (others: ``DEFAULT_ACCOUNT``)."""
+        """``accounts`` maps access key ids to account ids (others: ``DEFAULT_ACCOUNT``);
+        ``port`` 0 lets the OS choose one."""
         self.catalog: dict[str, RegionCatalog] = dict(
             default_catalog() if catalog is None else catalog
         )
@@ -95,6 +101,7 @@ class FakeBedrockServer:
         #: ``GetFoundationModelAvailability`` overrides by (account, region or None, model).
         self.access: dict[tuple[str, str | None, str], dict[str, Any]] = {}
         self.page_size_cap = page_size_cap
+        self.port = port
         self.calls: Counter[tuple[str, str]] = Counter()
         self._faults: dict[tuple[str, str | None], _Fault] = {}
         self._delays: dict[str, float] = {}
@@ -113,7 +120,7 @@ class FakeBedrockServer:
 
     def start(self) -> FakeBedrockServer:
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -283,9 +290,12 @@ class FakeBedrockServer:
             return error(404, "ResourceNotFoundException", f"Model {wanted} not found.")
         if operation == "GetFoundationModelAvailability":
             return self._availability(catalog, account, region, unquote(parts.path.split("/")[2]))
+        if operation in LIST_KEYS and operation != "ListInferenceProfiles":
+            targets = self._targets_for(catalog, account, operation)
+            return list_page(operation, targets, query, self.page_size_cap)
         profiles = self._profiles_for(catalog, account, region)
         if operation == "ListInferenceProfiles":
-            return self._list_profiles(profiles, query)
+            return list_page(operation, profiles, query, self.page_size_cap)
         if operation == "GetInferenceProfile":
             wanted = unquote(parts.path.split("/", 2)[2])
             for profile in profiles:
@@ -329,26 +339,28 @@ class FakeBedrockServer:
             answer["regionAvailability"] = "NOT_AVAILABLE"
         return json_answer(answer)
 
-    def _list_profiles(self, profiles: list[dict[str, Any]], query: dict[str, str]) -> Answer:
-        if "type" in query:
-            profiles = [p for p in profiles if p["type"] == query["type"]]
-        try:
-            size = int(query.get("maxResults", "100"))
-            start = int(base64.urlsafe_b64decode(query["nextToken"])) if "nextToken" in query else 0
-        except ValueError:
-            return error(400, "ValidationException", "Invalid maxResults or nextToken.")
-        if not 1 <= size <= 1000:
-            return error(400, "ValidationException", "maxResults must be between 1 and 1000.")
-        end = start + min(size, self.page_size_cap)
-        page: dict[str, Any] = {"inferenceProfileSummaries": profiles[start:end]}
-        if end < len(profiles):
-            page["nextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
-        return json_answer(page)
+    @staticmethod
+    def _targets_for(catalog: RegionCatalog, account: str, operation: str) -> list[dict[str, Any]]:
+        """The caller's own targets, and AWS's default prompt routers (ARN naming the caller)."""
+        found = []
+        for item in catalog.targets.get(operation, []):
+            if item.get("type") == "default" and "promptRouterArn" in item:
+                arn = item["promptRouterArn"].split(":", 5)
+                arn[4] = account
+                found.append({**item, "promptRouterArn": ":".join(arn)})
+            elif owner_of(item) == account:
+                found.append(item)
+        return found
 
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeBedrockServer
     protocol_version = "HTTP/1.1"
+    # Head and body leave in one write (``wfile`` is buffered; the base class flushes it
+    # after each request) and without Nagle's algorithm: a small head then a small
+    # body, written apart, waited ~40 ms for the client's delayed ACK.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
 
     def _respond(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -362,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("x-amzn-RequestId", "fake-request")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        self.wfile.write(payload)  # buffered: sent with the head when the request ends
 
     do_GET = _respond
     do_POST = _respond

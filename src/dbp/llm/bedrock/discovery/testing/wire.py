@@ -10,15 +10,36 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Answer", "caller_identity", "error", "json_answer", "model_matches", "operation_of"]
+__all__ = [
+    "TARGET_PATHS",
+    "Answer",
+    "caller_identity",
+    "error",
+    "json_answer",
+    "model_matches",
+    "operation_of",
+]
 
 #: ``(status, headers, body)``.
 Answer = tuple[int, dict[str, str], bytes]
 
 
+#: REST paths of the paginated target listings.
+TARGET_PATHS = {
+    "/provisioned-model-throughputs": "ListProvisionedModelThroughputs",
+    "/custom-models": "ListCustomModels",
+    "/model-customization/custom-model-deployments": "ListCustomModelDeployments",
+    "/imported-models": "ListImportedModels",
+    "/prompt-routers": "ListPromptRouters",
+    "/marketplace-model/endpoints": "ListMarketplaceModelEndpoints",
+}
+
+
 def operation_of(method: str, path: str, service: str) -> str:
     if method == "POST" and service == "sts":
         return "GetCallerIdentity"
+    if path in TARGET_PATHS:
+        return TARGET_PATHS[path]
     if path == "/foundation-models":
         return "ListFoundationModels"
     if path.startswith("/foundation-models/"):
