@@ -8,6 +8,18 @@ from __future__ import annotations
 
 __all__ = ["ACQUIRE", "RELEASE", "SET_ENTRY", "WRITE_REFUSED_FENCE", "WRITE_REFUSED_NEWER"]
 
+#: Lua: the header (a table) of a stored value whose envelope starts at 1-based ``off``,
+#: or nil. Both scripts that read an entry's times start with it.
+_HEADER = """
+local function header_of(value, off)
+  local nl = string.find(value, '\\n', off, true)
+  if not nl then return nil end
+  local ok, header = pcall(cjson.decode, string.sub(value, off, nl - 1))
+  if ok and type(header) == 'table' then return header end
+  return nil
+end
+"""
+
 #: KEYS: lease, generation, owner generation, entry.
 #: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's,
 #: "1" to find, now, 1-based offset of the envelope in a stored value.
@@ -17,19 +29,14 @@ __all__ = ["ACQUIRE", "RELEASE", "SET_ENTRY", "WRITE_REFUSED_FENCE", "WRITE_REFU
 #: retry after a reply lost on a dropped connection), and returns the generations
 #: the holder's write will be checked against; a missing generation is created from
 #: the caller's random candidate (an evicted one never matches an old fence).
-ACQUIRE = """
+ACQUIRE = (
+    _HEADER
+    + """
 if ARGV[6] == '1' then
   local current = redis.call('GET', KEYS[4])
-  if current then
-    local off = tonumber(ARGV[8])
-    local nl = string.find(current, '\\n', off, true)
-    if nl then
-      local ok, header = pcall(cjson.decode, string.sub(current, off, nl - 1))
-      if ok and type(header) == 'table' and type(header.expires) == 'number'
-          and header.expires > tonumber(ARGV[7]) then
-        return {'', '', current}
-      end
-    end
+  local header = current and header_of(current, tonumber(ARGV[8]))
+  if header and type(header.expires) == 'number' and header.expires > tonumber(ARGV[7]) then
+    return {'', '', current}
   end
 end
 if redis.call('GET', KEYS[1]) ~= ARGV[1]
@@ -51,6 +58,7 @@ if ARGV[5] == '1' then
 end
 return {gen, ogen}
 """
+)
 
 #: KEYS: lease. ARGV: token. Compare-and-delete: never releases another holder's lease.
 RELEASE = """
@@ -71,7 +79,9 @@ WRITE_REFUSED_NEWER = -1
 #: newer (created later) than ours: a late writer never replaces a newer result.
 #: A fenced write also releases the lease (compare-and-delete), landed or not:
 #: the write and the release in one round trip.
-SET_ENTRY = """
+SET_ENTRY = (
+    _HEADER
+    + """
 local holder = redis.call('GET', KEYS[2])
 local result = 1
 if ARGV[4] ~= '' then
@@ -83,18 +93,12 @@ if ARGV[4] ~= '' then
 end
 if result == 1 then
   local current = redis.call('GET', KEYS[1])
-  if current then
-    local off = tonumber(ARGV[7])
-    local nl = string.find(current, '\\n', off, true)
-    if nl then
-      local ok, header = pcall(cjson.decode, string.sub(current, off, nl - 1))
-      if ok and type(header) == 'table' and type(header.created) == 'number'
-          and header.created > tonumber(ARGV[3]) then
-        result = -1
-      end
-    end
+  local header = current and header_of(current, tonumber(ARGV[7]))
+  if header and type(header.created) == 'number' and header.created > tonumber(ARGV[3]) then
+    result = -1
   end
 end
 if result == 1 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return result
 """
+)
