@@ -165,6 +165,7 @@ def build_sync(options: ClientOptions, *, socket_timeout: float | None = None) -
     retry = Retry(NoBackoff(), options.retries, supported_errors=(RedisConnectionError,))
     kwargs = options.kwargs(socket_timeout=socket_timeout)
     kwargs["connection_class"] = _bounded(options.url)
+    kwargs["retry_on_error"] = [RedisConnectionError]  # redis-py 5.x retries only these
     if options.cluster:
         from redis.cluster import RedisCluster
 
@@ -183,8 +184,12 @@ def build_async(options: ClientOptions) -> Any:
     if options.cluster:
         from redis.asyncio.cluster import RedisCluster
 
-        return RedisCluster.from_url(options.url, retry=retry, **options.kwargs())
-    return Redis.from_url(options.url, retry=retry, **options.kwargs())
+        return RedisCluster.from_url(
+            options.url, retry=retry, retry_on_error=[RedisConnectionError], **options.kwargs()
+        )
+    return Redis.from_url(
+        options.url, retry=retry, retry_on_error=[RedisConnectionError], **options.kwargs()
+    )
 
 
 def _bounded(url: str) -> Any:

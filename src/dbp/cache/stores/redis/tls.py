@@ -54,6 +54,7 @@ class TLSOptions:
     certfile: str | None = None
     keyfile: str | None = None
     url_ca: str | None = None  # ssl_ca_certs / ssl_ca_path given in the URL's query
+    unchecked: bool = False  # the URL says ssl_cert_reqs=none: no certificate, no host name
 
     @classmethod
     def build(
@@ -85,11 +86,13 @@ class TLSOptions:
             files["redis_ssl_certfile"],
             files["redis_ssl_keyfile"],
             url_ca,
+            query.get("ssl_cert_reqs", "").lower() in ("none", "cert_none"),
         )
 
     def kwargs(self) -> dict[str, Any]:
         """redis-py keyword arguments: host names checked, the files given."""
-        found: dict[str, Any] = {"ssl_check_hostname": True}
+        # (redis-py 5.x refuses a host name check without a certificate check)
+        found: dict[str, Any] = {"ssl_check_hostname": not self.unchecked}
         for name, value in (
             ("ssl_ca_certs", self.ca_certs),
             ("ssl_certfile", self.certfile),
