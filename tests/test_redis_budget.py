@@ -15,6 +15,7 @@ import logging
 import time
 
 import pytest
+import redis.asyncio  # noqa: F401  (imported here: a one-time import is not a wait on Redis)
 
 from dbp.cache import TieredCache, discovery_cached
 from latency_proxy import LatencyProxy
