@@ -82,6 +82,7 @@ EXPECTED = {
     "startup.import.vs_dogpile",
     "method_hit.vs_cachedmethod",
     "method_hit.provider_vs_cachedmethod",
+    "metrics.memory_hit_on_vs_off",
     "method_hit.bind_share",
     "method_hit.prebound_vs_cachedmethod",
 }

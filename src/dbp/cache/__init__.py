@@ -12,6 +12,7 @@ from .clock import Clock, ManualClock, SystemClock
 from .decorator import CachedFunction, discovery_cached
 from .defaults import default_cache, set_default_cache
 from .info import CacheInfo
+from .metrics import enable_from_env, enable_metrics
 from .sentinel import MISS, Miss
 from .tiered import TieredCache
 
@@ -26,5 +27,8 @@ __all__ = [
     "TieredCache",
     "default_cache",
     "discovery_cached",
+    "enable_metrics",
     "set_default_cache",
 ]
+
+enable_from_env()  # DBP_OTEL_METRICS=1: the only case where OpenTelemetry is imported

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
+import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["CacheInfo", "Counters", "count_value"]
+__all__ = ["CALL_OBSERVERS", "CacheInfo", "Counters", "all_counters", "count_value"]
+
+#: Called after each upstream call with (function, seconds, error type or None); empty
+#: unless OpenTelemetry metrics are on (:func:`dbp.cache.metrics.enable_metrics`).
+CALL_OBSERVERS: list[Callable[[str, float, str | None], None]] = []
+_ALL: weakref.WeakSet[Counters] = weakref.WeakSet()
+_ALL_LOCK = threading.Lock()  # a reader's thread lists them while functions are decorated
 
 
 class CacheInfo(NamedTuple):
@@ -51,25 +60,77 @@ def count_value(counter: itertools.count[int]) -> int:
     return int(repr(counter)[6:-1])
 
 
+def all_counters() -> list[Counters]:
+    """The counters of every decorated function alive in this process."""
+    with _ALL_LOCK:
+        return list(_ALL)
+
+
 class Counters:
     """Thread-safe counters (``itertools.count``) so the hit path takes no lock.
 
     ``memory_hits`` is an attribute of its own: the generated hit path bumps it.
-    Other tiers' counters are made on first use, by the tier's name.
+    Other tiers' counters are made on first use, by the tier's name. The counts
+    only grow for the life of the process (:meth:`totals`, what metrics and the
+    shared statistics read); ``reset()`` moves the baseline ``cache_info()`` starts at.
+    Upstream calls (slow anyway) are counted under a lock, with their time.
     """
 
-    __slots__ = ("_guard", "_tiers", "flight_hits", "memory_hits", "misses", "stale_hits")
+    __slots__ = (
+        "__weakref__",
+        "_baseline",
+        "_calls",
+        "_guard",
+        "_tiers",
+        "flight_hits",
+        "memory_hits",
+        "misses",
+        "name",
+        "stale_hits",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
+        self.name = name  # the function's, for metrics and the shared statistics
         self._guard = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
         self.memory_hits = itertools.count()
         self.flight_hits = itertools.count()
         self.misses = itertools.count()
         self.stale_hits = itertools.count()
         self._tiers: dict[str, itertools.count[int]] = {"memory": self.memory_hits}
+        #: "call", "call_us" (microseconds) and "error.<type>" for each upstream call.
+        self._calls: dict[str, int] = {}
+        self._baseline: dict[str, int] = {}
+        with _ALL_LOCK:
+            _ALL.add(self)
+
+    def reset(self) -> None:
+        """``cache_info()`` counts from zero again (the totals keep growing)."""
+        self._baseline = self.totals()
+
+    def record_call(self, started: float, error: BaseException | None) -> None:
+        """One upstream call that began at ``started`` (``time.perf_counter()``) has ended."""
+        seconds = time.perf_counter() - started
+        kind = None if error is None else type(error).__name__
+        with self._guard:
+            calls = self._calls
+            calls["call"] = calls.get("call", 0) + 1
+            calls["call_us"] = calls.get("call_us", 0) + round(seconds * 1e6)
+            if kind is not None:
+                calls["error." + kind] = calls.get("error." + kind, 0) + 1
+        for observer in CALL_OBSERVERS:
+            observer(self.name, seconds, kind)
+
+    def totals(self) -> dict[str, int]:
+        """Every count since the process began: ``hit.<tier>`` (``flight`` too), ``miss``,
+        ``stale``, ``call``, ``call_us`` and ``error.<type>``; zeros left out."""
+        with self._guard:  # tiers and calls are added under it (not the hits themselves)
+            tiers, calls = list(self._tiers.items()), dict(self._calls)
+        found = {"hit." + name: count_value(c) for name, c in tiers}
+        found["hit.flight"] = count_value(self.flight_hits)
+        found["miss"] = count_value(self.misses)
+        found["stale"] = count_value(self.stale_hits)
+        found.update(calls)
+        return {name: value for name, value in found.items() if value}
 
     def tier(self, name: str) -> itertools.count[int]:
         """The hit counter of the tier called ``name``."""
@@ -80,15 +141,17 @@ class Counters:
         return counter
 
     def snapshot(self) -> CacheInfo:
-        tiers = {name: count_value(c) for name, c in list(self._tiers.items())}
+        base = self._baseline
+        now = {name: value - base.get(name, 0) for name, value in self.totals().items()}
+        tiers = {n[4:]: v for n, v in now.items() if n.startswith("hit.") and n != "hit.flight"}
         memory, disk = tiers.pop("memory", 0), tiers.pop("disk", 0)
-        flight = count_value(self.flight_hits)
+        flight = now.get("hit.flight", 0)
         return CacheInfo(
             memory + disk + sum(tiers.values()) + flight,
-            count_value(self.misses),
+            now.get("miss", 0),
             memory,
             disk,
             flight,
-            count_value(self.stale_hits),
-            tuple(sorted(tiers.items())),
+            now.get("stale", 0),
+            tuple(sorted(t for t in tiers.items() if t[1])),
         )

@@ -15,6 +15,7 @@ from typing import Any, cast
 from ..defaults import default_cache
 from ..info import Counters
 from ..keys import UnstableKeyError, explain_unstable, key_expression, key_parts, signature_source
+from ..metrics.flusher import track
 from ..readthrough.steps import Policy
 from ..tiered import LOGGER_NAME, TieredCache
 from ..ttl import TTLArg, tier_overrides, ttl_seconds
@@ -92,7 +93,7 @@ class Core:
             else 0.0
         )
         self.refresh_ahead = refresh_fraction(refresh_ahead)
-        self.stats = Counters()
+        self.stats = Counters(self.name)
         self.warned_key_failure = False
         self.is_async = inspect.iscoroutinefunction(raw)
         #: (the cache's plain policy when made, this function's policy): see policy().
@@ -148,6 +149,7 @@ class Core:
             self.stats,
         )
         self._policy_memo = (made_for, policy)
+        track(self.stats, cache)  # its counts join cache's host and fleet statistics
         return policy
 
     def build_key(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:

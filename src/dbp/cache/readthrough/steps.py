@@ -19,6 +19,7 @@ driver awaits their async form; neither repeats a step (sans-I/O style).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -271,10 +272,15 @@ def fill(
         if policy.counters is not None:
             next(policy.counters.misses)
         started = cache.clock.time()  # the value is as old as the call: fences late writers
+        began = time.perf_counter()
         try:
             value = yield Call(compute)
         except Exception as exc:
+            if policy.counters is not None:
+                policy.counters.record_call(began, exc)
             return (yield from stale_or_raise(cache, key, policy, exc))
+        if policy.counters is not None:
+            policy.counters.record_call(began, None)
         yield from save(cache, key, value, policy, fences, epoch, started)
         return value
     finally:

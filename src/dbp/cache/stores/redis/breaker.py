@@ -23,11 +23,20 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
-__all__ = ["CircuitBreaker"]
+__all__ = ["CircuitBreaker", "all_breakers"]
 
 _CLOSED, _OPEN, _HALF_OPEN = "closed", "open", "half-open"
+_ALL: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()
+_ALL_LOCK = threading.Lock()
+
+
+def all_breakers() -> list[CircuitBreaker]:
+    """Every breaker alive in this process (read by the ``dbp.cache.redis.*`` metrics)."""
+    with _ALL_LOCK:
+        return list(_ALL)
 
 
 class CircuitBreaker:
@@ -59,6 +68,19 @@ class CircuitBreaker:
         self._opens = 0  # consecutive openings: the back-off exponent
         self._retry_at = 0.0
         self._outage = False
+        #: Failures so far, by exception class name (the ``dbp.cache.redis.faults`` metric).
+        self.faults: dict[str, int] = {}
+        with _ALL_LOCK:
+            _ALL.add(self)
+
+    @property
+    def what(self) -> str:
+        return self._what
+
+    def fault_counts(self) -> dict[str, int]:
+        """Failures so far by exception class name (a copy: a reader's thread takes it)."""
+        with self._lock:
+            return dict(self.faults)
 
     @property
     def state(self) -> str:
@@ -95,6 +117,7 @@ class CircuitBreaker:
             first = not self._outage
             self._outage = True
             self._failures += 1
+            self.faults[type(exc).__name__] = self.faults.get(type(exc).__name__, 0) + 1
             opened = False
             if self._state == _HALF_OPEN or self._failures >= self.threshold:
                 delay = min(self._max, self._base * 2**self._opens)

@@ -100,6 +100,16 @@ class RedisStore(AsyncRedisOps):
         self.closing(budget, started, None, charge)
         return result
 
+    def command(self, call: Callable[[Any], Any], *, fail_open: bool = True) -> Any:
+        """``call(client)`` for work beyond the store contract (statistics, listings).
+
+        ``fail_open``: guarded like every store call (``FAILED`` when Redis fails or
+        the breaker is open); else Redis's error is raised, for the CLI to report.
+        """
+        if fail_open:
+            return self._guard(lambda c: call(c.client))
+        return call(self._conn().client)
+
     # -- the Store contract --------------------------------------------------
     def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The fresh entry (with ``stale``: one within its stale window), else MISS."""

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 from dbp.cache.decorator import BoundCachedCallable
 
 from ..cache import LOGGER_NAME, DiscoveryCache, default_cache
-from .clients import BedrockClients, ClientFactory
+from .clients import API_CALLS, BedrockClients, ClientFactory
 from .errors import (
     BedrockDiscoveryError,
     RegionUnavailableError,
@@ -129,7 +129,12 @@ class DiscoveryBase:
         def attempt() -> T:
             self.api_calls += 1
             started = time.perf_counter()
-            result = func(client)
+            try:
+                result = func(client)
+            except Exception as exc:
+                API_CALLS.add(operation, region, error_code(exc) or type(exc).__name__)
+                raise
+            API_CALLS.add(operation, region)
             self.latency.record(region, time.perf_counter() - started)
             return result
 

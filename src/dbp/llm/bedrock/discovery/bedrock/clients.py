@@ -20,9 +20,56 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BedrockClients", "ClientFactory"]
+from dbp.cache.metrics.otel import add_instruments
+
+__all__ = ["API_CALLS", "ApiCalls", "BedrockClients", "ClientFactory"]
 
 ClientFactory = Callable[[str], Any]
+
+
+class ApiCalls:
+    """The Bedrock API requests this process made, by operation, region and error type.
+
+    Read by the ``dbp.bedrock.api.calls`` metric when OpenTelemetry metrics are on
+    (:func:`dbp.cache.enable_metrics`); requests are slow, so a lock costs nothing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str, str | None], int] = {}
+
+    def add(self, operation: str, region: str, error: str | None = None) -> None:
+        """One request of ``operation`` (``ListFoundationModels`` ...) in ``region``."""
+        key = (operation, region, error)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def counts(self) -> dict[tuple[str, str, str | None], int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def observe(self, options: Any) -> list[Any]:
+        from opentelemetry.metrics import Observation
+
+        found = []
+        for (operation, region, error), count in self.counts().items():
+            attributes = {"aws.operation": operation, "cloud.region": region}
+            if error is not None:
+                attributes["error.type"] = error
+            found.append(Observation(count, attributes))
+        return found
+
+
+#: Every request of this process (retries included).
+API_CALLS = ApiCalls()
+add_instruments(
+    lambda meter: meter.create_observable_counter(
+        "dbp.bedrock.api.calls",
+        [API_CALLS.observe],
+        unit="{request}",
+        description="Requests to the Bedrock control plane, retries included",
+    )
+)
 
 
 class BedrockClients:

@@ -18,6 +18,15 @@ from .output import (
     print_json,
     print_table,
 )
+from .watching import (
+    inspecting,
+    print_redis_rows,
+    redis_rows,
+    shared_tier,
+    statistics,
+    statistics_lines,
+    stopped_early,
+)
 
 __all__ = ["cmd_cache_cleanup", "cmd_cache_clear", "cmd_cache_info", "cmd_cache_ls"]
 
@@ -36,6 +45,7 @@ def _entry_rows(cache: DiscoveryCache) -> list[dict[str, Any]]:
             state = "expired"
         rows.append(
             {
+                "tier": "disk",
                 "key": entry.key,
                 "file": entry.path,
                 "size": entry.size,
@@ -50,6 +60,11 @@ def _entry_rows(cache: DiscoveryCache) -> list[dict[str, Any]]:
 
 
 def cmd_cache_info(ctx: Context) -> None:
+    with inspecting(ctx):
+        _cache_info(ctx)
+
+
+def _cache_info(ctx: Context) -> None:
     cache = ctx.cache
     rows = _entry_rows(cache)
     readable = [r for r in rows if r["key"] is not None]
@@ -66,7 +81,8 @@ def cmd_cache_info(ctx: Context) -> None:
         "newest": None if newest is None else {"key": newest["key"], "created": newest["created"]},
         "memory_ttl_seconds": cache.memory_ttl_seconds,
         "disk_ttl_seconds": cache.disk_ttl_seconds,
-        "hits": None,  # counted per process only; a fresh CLI process has none
+        "statistics": statistics(ctx),  # this host's processes, and the fleet's with Redis
+        "shared": shared_tier(ctx),
     }
     if ctx.args.json:
         print_json(info, ctx.out)
@@ -86,16 +102,25 @@ def cmd_cache_info(ctx: Context) -> None:
             f"memory {format_duration(cache.memory_ttl_seconds)}, "
             f"disk {format_duration(cache.disk_ttl_seconds)}",
         ),
-        ("hits", "not recorded across processes (-v on a command shows its API calls)"),
     ]
     print_fields(lines, ctx.out)
+    ctx.out.write("\n")  # the statistics: a block of their own, aligned on their own
+    print_fields(statistics_lines(info["statistics"], info["shared"]), ctx.out)
 
 
 def cmd_cache_ls(ctx: Context) -> None:
+    with inspecting(ctx):
+        _cache_ls(ctx)
+
+
+def _cache_ls(ctx: Context) -> None:
     cache = ctx.cache
     rows = _entry_rows(cache)
+    shared, complete = redis_rows(ctx)
     if ctx.args.json:
-        print_json(rows, ctx.out)
+        print_json([*rows, *shared], ctx.out)
+        if not complete:
+            ctx.err.write(stopped_early(ctx))
         return
     now = cache.clock.time()
     table = [
@@ -109,6 +134,8 @@ def cmd_cache_ls(ctx: Context) -> None:
         for r in rows
     ]
     print_table(["KEY", "SIZE", "AGE", "EXPIRES IN", "STATE"], table, ctx.out)
+    if cache.redis is not None:
+        print_redis_rows(ctx, shared, complete)
 
 
 def cmd_cache_clear(ctx: Context) -> None:

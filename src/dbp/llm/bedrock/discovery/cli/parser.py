@@ -11,6 +11,7 @@ from .aws_commands import cmd_access, cmd_models, cmd_profiles, cmd_regions, cmd
 from .cache_commands import cmd_cache_cleanup, cmd_cache_clear, cmd_cache_info, cmd_cache_ls
 from .context import PROG
 from .target_commands import cmd_targets
+from .watching import DEFAULT_SCAN_SECONDS
 
 __all__ = ["build_parser"]
 
@@ -92,6 +93,45 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     for names, text in switches:
         group.add_argument(*names, action="store_true", default=flag, help=text)
+
+
+def _watching_options(parser: argparse.ArgumentParser, *, by_function: bool) -> None:
+    parser.add_argument(
+        "--scan-seconds",
+        type=float,
+        default=DEFAULT_SCAN_SECONDS,
+        metavar="S",
+        help="stop scanning the shared tier after about S seconds (default 2)",
+    )
+    if by_function:
+        parser.add_argument(
+            "--by-function", action="store_true", help="statistics per cached function too"
+        )
+
+
+def _cache_actions(cache: argparse.ArgumentParser) -> None:
+    """``cache info``, ``cache ls``, ``cache cleanup`` and ``cache clear``."""
+    actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, help_text, handler in (
+        (
+            "info",
+            "folder, entries, size, and hit statistics of this host (and the fleet, with Redis)",
+            cmd_cache_info,
+        ),
+        ("ls", "list the cached entries (and the shared tier's, with Redis)", cmd_cache_ls),
+        ("cleanup", "remove expired, corrupt and abandoned files", cmd_cache_cleanup),
+    ):
+        action = actions.add_parser(name, help=help_text, description=help_text)
+        _common_options(action, top=False)
+        action.set_defaults(handler=handler)
+        if name in ("info", "ls"):
+            _watching_options(action, by_function=name == "info")
+    clear = actions.add_parser("clear", help="remove one key, keys matching a glob, or everything")
+    _common_options(clear, top=False)
+    clear.add_argument(
+        "key", nargs="?", help="key or glob such as 'bedrock_models:*' (default: all)"
+    )
+    clear.set_defaults(handler=cmd_cache_clear)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,20 +253,5 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_argument("--region", help="AWS region (default: the profile's region)")
     access.set_defaults(handler=cmd_access)
 
-    cache = command("cache", "inspect or clear the discovery cache")
-    actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for name, help_text, handler in (
-        ("info", "folder, entry count, size, oldest and newest entry", cmd_cache_info),
-        ("ls", "list the cached entries", cmd_cache_ls),
-        ("cleanup", "remove expired, corrupt and abandoned files", cmd_cache_cleanup),
-    ):
-        action = actions.add_parser(name, help=help_text, description=help_text)
-        _common_options(action, top=False)
-        action.set_defaults(handler=handler)
-    clear = actions.add_parser("clear", help="remove one key, keys matching a glob, or everything")
-    _common_options(clear, top=False)
-    clear.add_argument(
-        "key", nargs="?", help="key or glob such as 'bedrock_models:*' (default: all)"
-    )
-    clear.set_defaults(handler=cmd_cache_clear)
+    _cache_actions(command("cache", "inspect or clear the discovery cache"))
     return parser
