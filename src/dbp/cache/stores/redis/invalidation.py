@@ -126,9 +126,11 @@ class Subscriber:
                 pubsub.subscribe(self._channel)
                 pubsub.get_message(timeout=_POLL)  # the confirmation: proves the subscription
                 self.subscribed.set()
-                self._health.success()
                 delay = _MIN_RETRY
                 if gap:
+                    # A working subscription (1 s time-out) says nothing about commands
+                    # answering in 50 ms: it ends only an outage it reported itself.
+                    self._health.success()
                     self._deliver(None, None)  # messages may have been missed meanwhile
                     gap = False
                 while not self._stop.is_set():
