@@ -4,6 +4,10 @@ Each reply from the server reaches the client ``delay`` seconds later (so a roun
 trip costs ``delay``), in order. ``requests`` counts the client's writes: with
 request/reply traffic that is the number of round trips. With ``drop_replies_over``
 set, a reply longer than that many bytes is cut in half and the connection dropped.
+
+:class:`LatencyProxy` runs the proxy (:class:`Proxy`) in a child process, so its
+threads never compete for the GIL with the client under test (whose every
+millisecond counts against its budget); its settings and counters go over a pipe.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 
-class LatencyProxy:
+class Proxy:
     def __init__(self, upstream_port: int, delay: float = 0.0) -> None:
         self.upstream_port = upstream_port
         self.delay = delay
@@ -114,3 +120,70 @@ class LatencyProxy:
         with self._lock:
             sockets, self._sockets = self._sockets, []
         self._drop(*sockets)
+
+
+def _serve(upstream_port: int) -> None:
+    """The child: one command per line on stdin, one answer per line on stdout."""
+    proxy = Proxy(upstream_port)
+    print(proxy.port, flush=True)
+    for line in sys.stdin:
+        name, _, value = line.strip().partition(" ")
+        if name in ("delay",):
+            proxy.delay = float(value)
+        elif name in ("drop_replies_over", "drop_limit"):
+            setattr(proxy, name, None if value == "None" else int(value))
+        print(f"{proxy.requests} {proxy.dropped}", flush=True)
+    proxy.close()
+
+
+class LatencyProxy:
+    """:class:`Proxy` in a child process, with the same settings and counters."""
+
+    def __init__(self, upstream_port: int, delay: float = 0.0) -> None:
+        self._child = subprocess.Popen(
+            [sys.executable, __file__, str(upstream_port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._child.stdout is not None
+        self.port = int(self._child.stdout.readline())
+        self._settings: dict[str, object] = {}
+        self.delay = delay
+
+    def _ask(self, line: str) -> tuple[int, int]:
+        assert self._child.stdin is not None and self._child.stdout is not None
+        self._child.stdin.write(line + "\n")
+        self._child.stdin.flush()
+        requests, dropped = self._child.stdout.readline().split()
+        return int(requests), int(dropped)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in ("delay", "drop_replies_over", "drop_limit"):
+            self._ask(f"{name} {value}")
+        object.__setattr__(self, name, value)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def requests(self) -> int:
+        return self._ask("stats")[0]
+
+    @property
+    def dropped(self) -> int:
+        return self._ask("stats")[1]
+
+    def close(self) -> None:
+        assert self._child.stdin is not None
+        self._child.stdin.close()
+        try:
+            self._child.wait(5)
+        except subprocess.TimeoutExpired:
+            self._child.kill()
+            self._child.wait()
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
