@@ -47,6 +47,8 @@ FLEET_WORKER = textwrap.dedent(
         if gate:  # the slow upstream call lasts until the test opens the gate
             while not os.path.exists(gate):
                 time.sleep(0.005)
+        if opts.get("fail"):  # the upstream call fails (after "work" seconds)
+            raise RuntimeError(f"upstream down (call by {os.getpid()})")
         return {"region": region, "by": os.getpid(), "host": opts["host"]}
 
     def go():
@@ -66,11 +68,13 @@ FLEET_WORKER = textwrap.dedent(
             go()
             started = time.monotonic()
             tasks = [list_models(opts["region"]) for _ in range(opts.get("tasks", 1))]
-            values = await asyncio.gather(*tasks)
+            values = await asyncio.gather(*tasks, return_exceptions=bool(opts.get("fail")))
             await cache.redis.aclose()
             return values, time.monotonic() - started
 
         values, seconds = asyncio.run(main())
+        errors = [f"{type(v).__name__}: {v}" for v in values if isinstance(v, Exception)]
+        values = [v for v in values if not isinstance(v, Exception)]
     else:
         @discovery_cached(key="fleet_models:<region>", cache=cache)
         def list_models(region):
@@ -79,9 +83,13 @@ FLEET_WORKER = textwrap.dedent(
 
         go()
         started = time.monotonic()
-        values = [list_models(opts["region"])]
+        try:
+            values, errors = [list_models(opts["region"])], []
+        except Exception as exc:
+            values, errors = [], [f"{type(exc).__name__}: {exc}"]
         seconds = time.monotonic() - started
-    print(json.dumps({"values": values, "info": list_models.cache_info()._asdict(),
+    print(json.dumps({"values": values, "errors": errors,
+                      "info": list_models.cache_info()._asdict(),
                       "redis_hits": list_models.cache_info().redis_hits, "seconds": seconds}))
     cache.close()
     """
@@ -113,7 +121,8 @@ class Fleet:
     def start(self, host: str, region: str = "us-east-1", **opts: Any) -> subprocess.Popen[str]:
         """A worker on ``host`` (its own base_dir). Options: ``work`` (seconds slept in the
         call), ``gate`` (a file the call waits for), ``go`` (True: wait for :meth:`release`),
-        ``lease_seconds``, ``lock_timeout``, ``disk_ttl_days``, ``async`` and ``tasks``."""
+        ``lease_seconds``, ``lock_timeout``, ``disk_ttl_days``, ``async``, ``tasks`` and
+        ``fail`` (the call raises after ``work`` seconds; the worker reports ``errors``)."""
         config = {
             "base_dir": self.base_dir(host),
             "redis_url": self.redis_url,

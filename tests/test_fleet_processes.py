@@ -90,6 +90,30 @@ def test_async_callers_in_two_event_loops_in_two_processes_make_one_call(fleet):
     assert sum(r["info"]["flight_hits"] for r in results) == 4  # tasks joined their loop's flight
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_failing_call_does_not_serialize_processes_on_two_hosts(fleet, mode):
+    # Six processes on two hosts miss one cold key whose call raises after 0.5 s. The
+    # host locks and the lease used to make them call one after another (about 3 s);
+    # now the waiters of a failed holder call at once: an error within about twice
+    # the call's duration, at most one call per process.
+    processes, work = 6, 0.5
+    options = {"async": True, "tasks": 2} if mode == "async" else {}
+    procs = [
+        fleet.start("ab"[i % 2], work=work, go=True, fail=True, **options) for i in range(processes)
+    ]
+    fleet.release(processes)
+    results = [Fleet.result(p) for p in procs]
+
+    per_process = 2 if mode == "async" else 1
+    assert all(len(r["errors"]) == per_process for r in results), results
+    assert all(e.startswith("RuntimeError: upstream down") for r in results for e in r["errors"])
+    slowest = max(r["seconds"] for r in results)
+    assert slowest < 2 * work + 0.5, slowest  # about twice the call (margin for a loaded host)
+    callers = [pid for pid, _, _ in fleet.calls()]
+    assert len(callers) == len(set(callers)) <= processes  # at most one call per process
+    record(f"fleet_failing_call_{mode}", processes=processes, slowest_seconds=round(slowest, 2))
+
+
 def test_a_killed_lease_holder_blocks_the_fleet_for_one_lease_at_most(fleet, caplog):
     gate = str(fleet.tmp_path / "never")
     holder = fleet.start("a", gate=gate, lease_seconds=1.0)  # "computes" until killed

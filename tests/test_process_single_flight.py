@@ -28,6 +28,7 @@ WORKER = textwrap.dedent(
 
     base_dir, counter, region, work, go = sys.argv[1:6]
     lock_timeout = float(sys.argv[6]) if len(sys.argv) > 6 else 60.0
+    fail = len(sys.argv) > 7 and sys.argv[7] == "fail"
     cache = DiscoveryCache(base_dir=base_dir, lock_timeout=lock_timeout)
 
     @discovery_cached(key="sf_models:<region>", cache=cache)
@@ -36,6 +37,8 @@ WORKER = textwrap.dedent(
         os.write(fd, f"{os.getpid()} {region}\\n".encode())
         os.close(fd)
         time.sleep(float(work))  # the slow upstream call
+        if fail:
+            raise RuntimeError(f"upstream down (call by {os.getpid()})")
         return {"region": region, "by": os.getpid()}
 
     if go != "-":
@@ -43,8 +46,11 @@ WORKER = textwrap.dedent(
         while not os.path.exists(go):
             time.sleep(0.001)
     started = time.monotonic()
-    value = list_models(region)
-    print(json.dumps({"value": value, "info": list_models.cache_info()._asdict(),
+    try:
+        value, error = list_models(region), None
+    except Exception as exc:
+        value, error = None, f"{type(exc).__name__}: {exc}"
+    print(json.dumps({"value": value, "error": error, "info": list_models.cache_info()._asdict(),
                       "seconds": time.monotonic() - started}))
     """
 )
@@ -72,7 +78,9 @@ def worker(tmp_path):
     base_dir = str(tmp_path / "base")
     counter = str(tmp_path / "calls.log")
 
-    def start(region: str, work: float, go: str = "-", lock_timeout: float = 60.0):
+    def start(
+        region: str, work: float, go: str = "-", lock_timeout: float = 60.0, fail: bool = False
+    ):
         return subprocess.Popen(
             [
                 sys.executable,
@@ -83,6 +91,7 @@ def worker(tmp_path):
                 str(work),
                 go,
                 str(lock_timeout),
+                "fail" if fail else "ok",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -123,6 +132,30 @@ def test_processes_missing_one_key_on_a_cold_cache_make_one_call(worker):
     lock_dir = os.path.join(DiscoveryCache(base_dir=worker.base_dir).cache_dir, ".locks")
     assert len(os.listdir(lock_dir)) == 1  # one lock file for the one key
     record("single_flight_processes", processes=processes, underlying_calls=len(calls))
+
+
+def test_processes_behind_a_failing_call_fail_within_twice_its_duration(worker):
+    # Six processes miss one cold key whose call raises after 0.5 s. Without a cache
+    # all six fail after 0.5 s; the cache must not make it N times that (it was 3 s:
+    # each waiter took the lock in turn and called again).
+    processes, work = 6, 0.5
+    go = str(worker.tmp_path / "go")
+    procs = [worker("us-east-1", work, go, fail=True) for _ in range(processes)]
+    _wait_for(
+        lambda: (
+            len([n for n in os.listdir(worker.tmp_path) if n.startswith("go.ready.")]) == processes
+        )
+    )
+    open(go, "w").close()
+    results = [_result(p) for p in procs]
+
+    assert all(r["error"].startswith("RuntimeError: upstream down") for r in results), results
+    slowest = max(r["seconds"] for r in results)
+    assert slowest < 2 * work + 0.5, slowest  # about twice the call (margin for a loaded host)
+    callers = [line.split()[0] for line in _calls(worker.counter)]
+    assert len(callers) == len(set(callers)) <= processes  # at most one call per process
+    assert [r["info"]["misses"] for r in results] == [1] * processes
+    record("failing_call_processes", processes=processes, slowest_seconds=round(slowest, 2))
 
 
 def test_processes_on_different_keys_do_not_wait_for_each_other(worker):

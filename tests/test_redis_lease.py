@@ -142,3 +142,29 @@ def test_an_evicted_generation_never_lets_an_old_fill_through(
     assert other.acquire(0) is True
     assert store.set("k", entry(clock, "old"), fence=lease.fence) is False
     assert store.set("k", entry(clock, "new"), fence=other.fence) is True
+
+
+def _wait_behind(lock, timeout: float = 5.0):
+    """Acquire ``lock`` in a thread (it waits for the current holder); the thread's outcome."""
+    outcome: list[object] = []
+    thread = threading.Thread(target=lambda: outcome.append(lock.acquire(timeout)))
+    thread.start()
+    return thread, outcome
+
+
+def test_a_lapsed_holders_failure_says_nothing_to_the_next_holders_waiters(
+    redis_server, make_redis_store
+):
+    a = make_redis_store(redis_server.url, lease_seconds=0.05)
+    b = make_redis_store(redis_server.url)
+    late, current, waiter = a.lock("k"), b.lock("k"), b.lock("k")
+    assert late.acquire(0) is True
+    time.sleep(0.1)  # its lease lapsed
+    assert current.acquire(0) is True
+    thread, outcome = _wait_behind(waiter)
+    time.sleep(0.05)
+    late.release(failed=True)  # not its lease any more: no mark
+    current.release()
+    thread.join(5)
+    assert outcome == [True] and waiter.holder_failed is False
+    waiter.release()

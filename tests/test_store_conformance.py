@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -195,6 +196,25 @@ def test_lock_is_of_the_stores_own_scope(store):
     second = store.lock("k")
     assert second.acquire(1.0) is True
     second.release()
+
+
+@pytest.mark.parametrize("failed", [True, False])
+def test_a_waiter_learns_whether_the_holder_it_waited_for_failed(store, failed):
+    if store.lock("k") is None:
+        return  # memory: no lock of its own
+    holder, waiter = store.lock("k"), store.lock("k")
+    assert holder.acquire(1.0) is True and holder.holder_failed is False  # did not wait
+    got: list[Any] = []
+    thread = threading.Thread(target=lambda: got.append(waiter.acquire(5.0)))
+    thread.start()
+    time.sleep(0.05)  # the waiter found the lock busy
+    holder.release(failed=failed)
+    thread.join(5)
+    assert got == [True] and waiter.holder_failed is failed
+    waiter.release()
+    again = store.lock("k")
+    assert again.acquire(1.0) is True and again.holder_failed is False  # only its waiters
+    again.release()
 
 
 # -- the model-based test: any sequence of operations matches a dict ---------------------------

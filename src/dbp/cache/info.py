@@ -22,8 +22,9 @@ class CacheInfo(NamedTuple):
     """Counts for one decorated function since decoration or ``cache_clear()``.
 
     ``hits`` = every tier's hits + ``flight_hits``: calls answered without calling
-    the function. ``flight_hits`` waited for a concurrent identical call in this
-    process (``shared_hits`` is its old name). Tiers beyond memory and disk (a
+    the function. ``flight_hits`` shared a concurrent identical call in this
+    process, whether it succeeded or failed (``shared_hits`` is its old name).
+    Tiers beyond memory and disk (a
     shared Redis tier) are in ``other_tier_hits`` as ``(name, count)`` pairs and
     read as ``info.<name>_hits`` (``info.redis_hits``). ``misses`` counts the
     calls that ran the function; ``stale_hits`` those that failed and were

@@ -16,12 +16,18 @@ for at most ``timeout`` seconds.
   create missing parents with the umask's mode), and never through a planted link.
 - A lock that cannot be used (read-only folder) answers ``None``: the caller
   computes without it, with one warning per condition.
+- A holder whose call failed says so as it lets go (``release(failed=True)``
+  rewrites ``<hash>.failed`` with a random mark); a process that waited meanwhile
+  sees the mark change (``holder_failed``) and calls at once instead of queueing
+  behind the lock for another try: a failing upstream is called at most once per
+  process, in parallel, as without a cache, never N times one after another.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import secrets
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -105,7 +111,7 @@ class HostLocks:
 class HostLock:
     """One key's lock file; see :class:`~dbp.cache.stores.contract.KeyLock`."""
 
-    __slots__ = ("_file", "_holder", "_outermost", "key", "locks", "path")
+    __slots__ = ("_file", "_holder", "holder_failed", "key", "locks", "path")
 
     def __init__(self, locks: HostLocks, key: str, path: str) -> None:
         self.locks = locks
@@ -113,7 +119,8 @@ class HostLock:
         self.path = path
         self._file: filelock.FileLock | None = None
         self._holder = 0
-        self._outermost = False
+        #: Set by acquire: this caller waited and the holder it waited for failed.
+        self.holder_failed = False
 
     @property
     def fence(self) -> object | None:
@@ -125,39 +132,77 @@ class HostLock:
 
     def acquire(self, timeout: float) -> bool | None:
         """Hold the lock within ``timeout`` seconds: True, False (busy) or None (unusable)."""
-        self._holder = current_holder()
+        self._holder, self.holder_failed = current_holder(), False
         if self.locks.reenter(self.key, self._holder):
             return True
-        return self._settle(self._try(timeout))
+        mark = self._failure_mark()
+        taken = self._try(0)
+        if taken is False:  # busy: wait for the holder, then see how it ended
+            taken = self._try(timeout)
+            self.holder_failed = bool(taken) and self._failure_mark() != mark
+        return self._settle(taken)
 
     async def acquire_async(self, timeout: float) -> bool | None:
         """:meth:`acquire` for coroutines: polls instead of blocking the event loop."""
         import asyncio
 
-        self._holder = current_holder()
+        self._holder, self.holder_failed = current_holder(), False
         if self.locks.reenter(self.key, self._holder):
             return True
+        mark = self._failure_mark()
         deadline = time.monotonic() + timeout
+        waited = False
         while (taken := self._try(0)) is False and time.monotonic() < deadline:
+            waited = True
             await asyncio.sleep(_POLL)
+        self.holder_failed = waited and bool(taken) and self._failure_mark() != mark
         return self._settle(taken)
 
-    def release(self) -> None:
+    def release(self, *, failed: bool = False) -> None:
+        """Let go; ``failed``: the holder's call raised (its waiters call at once)."""
         if not self.locks.leave(self.key, self._holder) or self._file is None:
             return
         try:
+            if failed:
+                self._mark_failure()
             self._file.release()
         finally:
             self._file = None
 
-    async def release_async(self) -> None:
+    async def release_async(self, *, failed: bool = False) -> None:
         """:meth:`release` (a lock file's release never blocks)."""
-        self.release()
+        self.release(failed=failed)
 
     def _settle(self, taken: bool | None) -> bool | None:
         if taken:
             self.locks.taken(self.key, self._holder)
         return taken
+
+    # -- the failure mark: ``<hash>.failed`` beside the lock file ------------------
+    def _failure_mark(self) -> bytes | None:
+        try:
+            fd = os.open(self.path[: -len(".lock")] + ".failed", os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            return os.read(fd, 64)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def _mark_failure(self) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        try:
+            fd = os.open(self.path[: -len(".lock")] + ".failed", flags, 0o600)
+        except OSError:
+            return  # its waiters then take the lock in turn, as before
+        try:
+            os.write(fd, secrets.token_hex(8).encode())
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     def _try(self, timeout: float) -> bool | None:
         import filelock

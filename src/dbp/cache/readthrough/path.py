@@ -7,8 +7,9 @@ layer's refreshes and any user of :class:`~dbp.cache.TieredCache`.
 [Implementation details]
 1. Look up the tiers nearest first; a hit in a farther tier is promoted.
 2. Join the in-process flight for the key: one leader per key per process
-   (threads share a :class:`~dbp.cache.locks.flights.FlightTable`, tasks an
-   :class:`~dbp.cache.locks.flights.AsyncFlightTable`); the others wait for its outcome.
+   (threads share a :class:`~dbp.cache.locks.flights.FlightTable`; for tasks the
+   call runs in a task of its own, see :class:`~dbp.cache.locks.flights.AsyncFlightTable`);
+   the others wait for its outcome.
 3. The leader takes each tier's lock in order (host file lock, then a fleet
    lease), re-checking the tiers after each (:func:`.steps.fill`).
 4. Call, write through, or serve stale on error.
@@ -18,12 +19,13 @@ layer's refreshes and any user of :class:`~dbp.cache.TieredCache`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..budget import call_scope
 from ..keys import check_key
+from ..locks.flights import outcome_of
 from ..sentinel import MISS
 from . import steps
 from .ops import adrive, drive
@@ -45,7 +47,6 @@ class ReadThrough:
         self.cache = cache
         self._refresh_lock = threading.Lock()
         self._refreshing: set[str] = set()
-        self._tasks: set[Any] = set()  # strong references to running async refreshes
 
     # -- the caller's path -------------------------------------------------------------
     def get_or_compute(
@@ -66,7 +67,7 @@ class ReadThrough:
             flights = self.cache.flights
             flight, leader = flights.join(key)
             if not leader:
-                return self._joined(key, policy, flight.result)
+                return drive(steps.shared(self.cache, key, policy, *flight.outcome()))
             with self._leading(flights, key, flight) as outcome:
                 outcome[0] = drive(self._fill(key, compute, policy, force))
                 return outcome[0]
@@ -74,32 +75,33 @@ class ReadThrough:
     async def aget_or_compute(
         self, key: str, compute: Compute, policy: Policy | None = None, *, force: bool = False
     ) -> Any:
-        """:meth:`get_or_compute` for coroutine functions (``compute()`` returns an awaitable)."""
+        """:meth:`get_or_compute` for coroutine functions (``compute()`` returns an awaitable).
+
+        The call runs in a task of its own that every concurrent caller awaits
+        through ``asyncio.shield`` (see :class:`~dbp.cache.locks.flights.AsyncFlightTable`):
+        a cancelled caller gets ``CancelledError`` at once, the others still get
+        the value, and the task runs to its end (and is cached) even when every
+        caller has left.
+        """
         import asyncio
 
         key, policy = check_key(key), policy or self.cache.plain_policy
-        with call_scope():  # one budget for the call's waits on remote tiers
+        with call_scope():  # one budget for the call's waits on remote tiers (its task too)
             if not force:
                 found = await adrive(steps.lookup(self.cache, key, policy))
                 if found is not MISS:
                     return self._hit(key, found, compute, policy, is_async=True)
-            flights = self.cache.async_flights
-            while True:
-                future, leader = flights.join(key)
-                if leader:
-                    break
-                try:
-                    shielded = asyncio.shield(future)
-                    return self._joined(key, policy, lambda: None, await shielded)
-                except asyncio.CancelledError:
-                    if future.cancelled():  # the leader was cancelled: take over
-                        continue
-                    raise
-                except Exception as exc:  # the leader (perhaps a refresh-ahead) failed
-                    return await adrive(steps.stale_or_raise(self.cache, key, policy, exc))
-            with self._leading(flights, key, future) as outcome:
-                outcome[0] = await adrive(self._fill(key, compute, policy, force))
-                return outcome[0]
+
+            def start() -> Coroutine[Any, Any, Any]:
+                return adrive(self._fill(key, compute, policy, force))
+
+            task, started = self.cache.async_flights.join(key, start)
+            if task is None:  # the computation of ``key`` calls itself: compute inline
+                return await start()
+            if started:  # the task's outcome is this caller's: its value, or its error
+                return await asyncio.shield(task)
+            await asyncio.wait((task,))  # cancelling this caller leaves the task running
+            return await adrive(steps.shared(self.cache, key, policy, *outcome_of(task)))
 
     # -- shared pieces ------------------------------------------------------------------
     def _fill(
@@ -125,19 +127,6 @@ class ReadThrough:
         if found.refresh_due:
             self.refresh_soon(key, compute, policy, is_async=is_async)
         return found.value
-
-    def _joined(
-        self, key: str, policy: Policy, result: Callable[[], Any], value: Any = MISS
-    ) -> Any:
-        """A waiter's answer: the leader's value, or stale/raise when the leader failed."""
-        if value is MISS:
-            try:
-                value = result()
-            except Exception as exc:  # the leader (perhaps a refresh-ahead) failed
-                return drive(steps.stale_or_raise(self.cache, key, policy, exc))
-        if policy.counters is not None:
-            next(policy.counters.flight_hits)
-        return value
 
     @staticmethod
     @contextmanager
@@ -168,11 +157,11 @@ class ReadThrough:
                 return
             self._refreshing.add(key)
         if is_async:
-            import asyncio
-
-            task = asyncio.get_running_loop().create_task(self._arefresh(key, compute, policy))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task, started = self.cache.async_flights.join(
+                key, lambda: adrive(self._refreshing_plan(key, compute, policy))
+            )
+            if not started or task is None:  # a caller computes the key already
+                self._refreshed(key)
             return
         threading.Thread(
             target=self._refresh,
@@ -182,45 +171,36 @@ class ReadThrough:
         ).start()
 
     def _refresh(self, key: str, compute: Callable[[], Any], policy: Policy) -> None:
-        with call_scope(), self._refreshing_flight(self.cache.flights, key, policy) as outcome:
-            if outcome is not None:
-                outcome[0] = drive(steps.fill(self.cache, key, compute, policy, due_is_miss=True))
-
-    async def _arefresh(self, key: str, compute: Callable[[], Any], policy: Policy) -> None:
-        flights = self.cache.async_flights
-        with call_scope(), self._refreshing_flight(flights, key, policy) as outcome:
-            if outcome is not None:
-                outcome[0] = await adrive(
-                    steps.fill(self.cache, key, compute, policy, due_is_miss=True)
-                )
-
-    @contextmanager
-    def _refreshing_flight(
-        self, table: Any, key: str, policy: Policy
-    ) -> Iterator[list[Any] | None]:
-        """Lead ``key``'s flight for a background refresh, whatever the flight table.
-
-        Yields ``[value]`` to fill in, or ``None`` when a caller already computes the
-        key. A failure is logged, not raised: the current value stays. Waiters get
-        the outcome either way.
-        """
+        flights = self.cache.flights
+        flight, leader = flights.join(key)
+        if not leader:  # a caller computes the key already
+            self._refreshed(key)
+            return
         try:
-            flight, leader = table.join(key)
-            if not leader:
-                yield None
-                return
-            try:
-                with self._leading(table, key, flight) as outcome:
-                    yield outcome
-            except Exception as exc:
-                self.cache.logger.warning(
-                    "dbp cache: refresh-ahead of %r for %s failed (%s: %s); the current value "
-                    "stays until it expires",
-                    key,
-                    policy.owner or key,
-                    type(exc).__name__,
-                    exc,
-                )
+            with self._leading(flights, key, flight) as outcome:
+                outcome[0] = drive(self._refreshing_plan(key, compute, policy))
+        except Exception:  # logged by the plan; the flight's waiters got it
+            pass
+
+    def _refreshing_plan(self, key: str, compute: Callable[[], Any], policy: Policy) -> steps.Plan:
+        """A background refresh: fill; a failure is logged (the current value stays) and
+        raised to the callers that joined the refresh's flight meanwhile."""
+        try:
+            with call_scope():  # a refresh's own budget on remote tiers
+                return (yield from steps.fill(self.cache, key, compute, policy, due_is_miss=True))
+        except Exception as exc:
+            self.cache.logger.warning(
+                "dbp cache: refresh-ahead of %r for %s failed (%s: %s); the current value "
+                "stays until it expires",
+                key,
+                policy.owner or key,
+                type(exc).__name__,
+                exc,
+            )
+            raise
         finally:
-            with self._refresh_lock:
-                self._refreshing.discard(key)
+            self._refreshed(key)
+
+    def _refreshed(self, key: str) -> None:
+        with self._refresh_lock:
+            self._refreshing.discard(key)

@@ -42,6 +42,7 @@ __all__ = [
     "lookup_stale",
     "promote",
     "refresh_start",
+    "shared",
     "write",
 ]
 
@@ -229,13 +230,17 @@ def fill(
     Each tier's own lock (none for memory, the host lock for disk, a lease for a
     shared server) is taken nearest first, and the tiers are looked up again after
     each, since another process may have filled the key meanwhile. A lock that is
-    busy past the timeout or unusable means "compute here", never "fail".
-    On an error, a stale value is served when the policy allows it. A forced
+    busy past the timeout or unusable means "compute here", never "fail"; a lock
+    whose holder failed while we waited (``holder_failed``) means "call now, beside
+    its other waiters" (a failing upstream is called at most once per process, in
+    parallel, never N times in series). A holder whose call raised says so as it
+    releases. On an error, a stale value is served when the policy allows it. A forced
     refresh (``recheck=False``) takes the locks but computes whatever it finds.
     """
     epoch = cache.epoch
     held: list[KeyLock] = []
     fences: list[object | None] = []
+    failed = False
     try:
         for index, (store, ttl) in enumerate(zip(cache.stores, policy.ttls, strict=True)):
             # A remote tier's lock looks the key up in the same round trip.
@@ -262,13 +267,19 @@ def fill(
                 continue
             held.append(lock)
             fences[-1] = lock.fence
-            if not recheck:
-                continue
-            upto = index if finds else index + 1  # (this tier's answer came with its lock)
-            found = yield from lookup(cache, key, policy, due_is_miss=due_is_miss, upto=upto)
-            if found is not MISS:
-                count_hit(policy, found.tier)
-                return found.value
+            if recheck:
+                upto = index if finds else index + 1  # (this tier's answer came with its lock)
+                found = yield from lookup(cache, key, policy, due_is_miss=due_is_miss, upto=upto)
+                if found is not MISS:
+                    count_hit(policy, found.tier)
+                    return found.value
+            if lock.holder_failed:
+                # The call we waited for failed: call now, beside its other waiters,
+                # not after them one by one (a failing upstream is never worse cached);
+                # the locks we let go say so too, for whoever waits on them behind us.
+                yield from _release(held, failed=True)
+                fences = []
+                break
         if policy.counters is not None:
             next(policy.counters.misses)
         started = cache.clock.time()  # the value is as old as the call: fences late writers
@@ -276,6 +287,7 @@ def fill(
         try:
             value = yield Call(compute)
         except Exception as exc:
+            failed = True
             if policy.counters is not None:
                 policy.counters.record_call(began, exc)
             return (yield from stale_or_raise(cache, key, policy, exc))
@@ -284,8 +296,13 @@ def fill(
         yield from save(cache, key, value, policy, fences, epoch, started)
         return value
     finally:
-        for lock in reversed(held):
-            yield Io(lock, "release")
+        yield from _release(held, failed=failed)
+
+
+def _release(held: list[KeyLock], *, failed: bool = False) -> Plan:
+    """Release the locks taken, farthest first; ``failed``: the call raised."""
+    while held:
+        yield Io(held.pop(), "release", failed=failed)
 
 
 def save(
@@ -322,6 +339,22 @@ def stale_or_raise(cache: TieredCache, key: str, policy: Policy, error: Exceptio
         max(0.0, cache.clock.time() - entry.expires),
     )
     return entry.value
+
+
+def shared(
+    cache: TieredCache, key: str, policy: Policy, value: Any, error: BaseException | None
+) -> Plan:
+    """A waiter's answer from the call it shared: its value, or stale/raise on its error.
+
+    Either way the waiter made no call of its own: a flight hit.
+    """
+    if policy.counters is not None:
+        next(policy.counters.flight_hits)
+    if error is None:
+        return value
+    if not isinstance(error, Exception):  # cancelled, interrupted: not the upstream's fault
+        raise error
+    return (yield from stale_or_raise(cache, key, policy, error))
 
 
 def count_hit(policy: Policy, tier: str) -> None:

@@ -140,9 +140,9 @@ class AsyncRedisOps(RedisCore):
         reply = await self._aguard(lambda c: c.acquire(keys=keys, args=args), charge=charge)
         return self.acquire_result(key, reply)
 
-    async def release_lease_async(self, key: str, token: str) -> bool:
-        lease_key = self.namer.names(key).lease
-        return bool(await self._aguard(lambda c: c.release(keys=[lease_key], args=[token])) == 1)
+    async def release_lease_async(self, key: str, token: str, failed: bool, ms: int) -> bool:
+        keys, args = self.release_call(key, token, failed, ms)
+        return bool(await self._aguard(lambda c: c.release(keys=keys, args=args)) == 1)
 
     async def aclose(self) -> None:
         """Close this event loop's client (other loops' clients go with their loops)."""

@@ -27,7 +27,7 @@ from .breaker import CircuitBreaker
 from .client import ClientOptions, redact
 from .integrity import Signer, check_secret
 from .keys import Namer
-from .lease import Acquired, Fence
+from .lease import Acquired, Busy, Fence, Taken
 from .tls import explain
 
 __all__ = [
@@ -260,7 +260,7 @@ class RedisCore:
     ) -> tuple[list[str], list[Any]]:
         names = self.namer.names(key)
         owner_gen = self.namer.owner_generation(names.shard, owner)
-        keys = [names.lease, names.generation, owner_gen, names.entry]
+        keys = [names.lease, names.generation, owner_gen, names.lease + ":failed", names.entry]
         args = [
             token,
             ms,
@@ -274,20 +274,28 @@ class RedisCore:
         return keys, args
 
     def acquire_result(self, key: str, reply: object) -> Acquired:
-        """The generations (leased), a fresh entry found, False (busy) or None (unusable).
+        """Taken (leased), Busy, a fresh entry found, or None (Redis unusable).
 
         A found value that is not a trusted, current record of ``key`` (another data
         version, say) is ``MISS``: the caller asks again without ``find``.
         """
-        if reply is FAILED:
-            return None
-        if not reply:
-            return False
-        if not isinstance(reply, (list, tuple)) or len(reply) not in (2, 3):
+        if reply is FAILED or not isinstance(reply, (list, tuple)):
             return None  # not what the script returns: treat Redis as unusable
-        if len(reply) == 3:
-            return self.unpack(key, reply[2], False)
-        return _text(reply[0]), _text(reply[1])
+        if len(reply) == 4:
+            return self.unpack(key, reply[3], False)
+        if len(reply) == 2 and reply[0] == 0:
+            return Busy(_text(reply[1]))
+        if len(reply) != 3:
+            return None
+        return Taken(_text(reply[0]), _text(reply[1]), _text(reply[2]))
+
+    def release_call(
+        self, key: str, token: str, failed: bool, ms: int
+    ) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of the release script (``failed``: change the failure mark)."""
+        lease = self.namer.names(key).lease
+        mark = self.fresh_generation() if failed else ""
+        return [lease, lease + ":failed"], [token, mark, ms]
 
     # -- listing -----------------------------------------------------------
     def info(self, redis_key: str, raw: object) -> RedisEntryInfo:

@@ -18,6 +18,10 @@ the next holder's), and its write is fenced (see :class:`Fence`).
   costs three round trips in all: look up, find-or-lease, write-and-release.
   Polls after the first are waits on another host's call, not on Redis: they
   are not charged to the call's Redis budget.
+- A holder whose call failed changes the key's failure mark as it lets go
+  (``release(failed=True)``); a waiter that sees the mark changed between its first
+  busy answer and the lease (``holder_failed``) calls at once rather than waiting
+  its turn: hosts behind a failing holder are not served one after another.
 """
 
 from __future__ import annotations
@@ -27,21 +31,15 @@ import math
 import random
 import secrets
 import time
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ...entry import Entry
 from ...sentinel import MISS, Miss
 
-__all__ = ["Acquired", "Fence", "LeaseOps", "RedisLease"]
+__all__ = ["Acquired", "Busy", "Fence", "LeaseOps", "RedisLease", "Taken"]
 
 _FIRST_POLL = 0.005
 _MAX_POLL = 0.1
-
-
-#: One attempt's answer: the generations (leased), a fresh entry found (``find``),
-#: ``MISS`` (a value found that is not ours to serve: ask again without ``find``),
-#: ``False`` (busy) or ``None`` (Redis unusable).
-Acquired = tuple[str, str] | Entry | Miss | Literal[False] | None
 
 
 class Fence(NamedTuple):
@@ -59,6 +57,25 @@ class Fence(NamedTuple):
     lease: Any = None  # the RedisLease: a fenced write releases it (see ``written``)
 
 
+class Taken(NamedTuple):
+    """The lease is ours: the generations our write is checked against, the failure mark."""
+
+    generation: str
+    owner_generation: str
+    failure_mark: str
+
+
+class Busy(NamedTuple):
+    """Another holder has the lease; the key's failure mark as it stands."""
+
+    failure_mark: str
+
+
+#: One attempt's answer: Taken, Busy, a fresh entry found (``find``), ``MISS`` (a value
+#: found that is not ours to serve: ask again without ``find``) or None (Redis unusable).
+Acquired = Taken | Busy | Entry | Miss | None
+
+
 class LeaseOps(Protocol):
     """The Redis side of a lease, provided by the store (fail-open, breaker-guarded)."""
 
@@ -70,9 +87,9 @@ class LeaseOps(Protocol):
         self, key: str, token: str, owner: str | None, ms: int, find: bool, charge: bool
     ) -> Acquired: ...
 
-    def release_lease(self, key: str, token: str) -> bool: ...
+    def release_lease(self, key: str, token: str, failed: bool, ms: int) -> bool: ...
 
-    async def release_lease_async(self, key: str, token: str) -> bool: ...
+    async def release_lease_async(self, key: str, token: str, failed: bool, ms: int) -> bool: ...
 
 
 def _check_timeout(timeout: object) -> float:
@@ -98,6 +115,8 @@ class RedisLease:
         self.owner = owner
         self._ms = max(1, math.ceil(seconds * 1000))
         self._fence: Fence | None = None
+        #: Set by acquire: this caller waited and the holder it waited for failed.
+        self.holder_failed = False
         self._find = find
         self._found: Entry | Miss = MISS
         self._released = False  # by a fenced write's script
@@ -124,64 +143,89 @@ class RedisLease:
     def _start(self) -> str:
         if self._fence is not None:
             raise RuntimeError(f"lease for {self.key!r} is already held by this object")
+        self.holder_failed = False
         return secrets.token_hex(16)
 
     def acquire(self, timeout: float) -> bool | None:
         """Take the lease, polling up to ``timeout`` seconds; see the module docstring."""
-        deadline = time.monotonic() + _check_timeout(timeout)
-        token, poll, charge = self._start(), _FIRST_POLL, True
-        while True:
-            got = self._ops.try_acquire(self.key, token, self.owner, self._ms, self._find, charge)
-            done = self._outcome(got, token, deadline)
-            if done is not None:
-                return done[0]
-            if got is MISS:
-                continue
-            time.sleep(min(deadline - time.monotonic(), poll * random.uniform(0.5, 1.5)))
-            poll, charge = min(poll * 2, _MAX_POLL), False
+        tries, ops = _Tries(self, timeout), self._ops
+        while pause := tries.pause(
+            ops.try_acquire(self.key, tries.token, self.owner, self._ms, self._find, tries.charge)
+        ):
+            time.sleep(pause)
+        return tries.result
 
     async def acquire_async(self, timeout: float) -> bool | None:
         """The asyncio twin of :meth:`acquire` (sleeps with ``asyncio.sleep``)."""
-        deadline = time.monotonic() + _check_timeout(timeout)
-        token, poll, charge = self._start(), _FIRST_POLL, True
-        while True:
-            got = await self._ops.try_acquire_async(
-                self.key, token, self.owner, self._ms, self._find, charge
-            )
-            done = self._outcome(got, token, deadline)
-            if done is not None:
-                return done[0]
-            if got is MISS:
-                continue
-            await asyncio.sleep(min(deadline - time.monotonic(), poll * random.uniform(0.5, 1.5)))
-            poll, charge = min(poll * 2, _MAX_POLL), False
+        tries = _Tries(self, timeout)
+        ops, key, owner, ms = self._ops, self.key, self.owner, self._ms
+        while pause := tries.pause(
+            await ops.try_acquire_async(key, tries.token, owner, ms, self._find, tries.charge)
+        ):
+            await asyncio.sleep(pause)
+        return tries.result
 
-    def _outcome(self, got: Acquired, token: str, deadline: float) -> tuple[bool | None] | None:
-        """What one attempt means: ``(answer,)``, or ``None`` to poll again."""
-        if isinstance(got, Entry):  # a fresh entry: another host filled the key
-            self._found = got
-            return (False,)
-        if got is MISS:  # a value we may not serve (another version): take the lease
-            self._find = False
-            return None
-        if isinstance(got, tuple):
-            self._fence, self._released = Fence(token, got[0], got[1], self.owner, self), False
-            return (True,)
-        if got is None:
-            return (None,)  # Redis unusable: compute here, at once
-        return (False,) if deadline - time.monotonic() <= 0 else None
+    def release(self, *, failed: bool = False) -> None:
+        """Compare-and-delete: frees the lease only if it still holds our token.
 
-    def release(self) -> None:
-        """Compare-and-delete: frees the lease only if it still holds our token."""
+        ``failed``: the holder's call raised; its waiters then call at once.
+        """
         fence, self._fence = self._fence, None
         if fence is not None and not self._released:
-            self._ops.release_lease(self.key, fence.token)
+            self._ops.release_lease(self.key, fence.token, failed, self._ms)
 
-    async def release_async(self) -> None:
+    async def release_async(self, *, failed: bool = False) -> None:
         """The asyncio twin of :meth:`release`."""
         fence, self._fence = self._fence, None
         if fence is not None and not self._released:
-            await self._ops.release_lease_async(self.key, fence.token)
+            await self._ops.release_lease_async(self.key, fence.token, failed, self._ms)
 
     def __repr__(self) -> str:
         return f"RedisLease({self.key!r}, held={self.held})"
+
+
+class _Tries:
+    """One ``acquire``'s decisions, written once for the sync and the async loop."""
+
+    __slots__ = ("charge", "deadline", "first", "lease", "poll", "result", "token")
+
+    def __init__(self, lease: RedisLease, timeout: float) -> None:
+        self.deadline = time.monotonic() + _check_timeout(timeout)
+        self.lease = lease
+        self.token = lease._start()
+        self.poll = _FIRST_POLL
+        self.first: Taken | Busy | None = None
+        self.result: bool | None = None
+        self.charge = True  # the first try waits on Redis; later ones on another host's call
+
+    def pause(self, got: Acquired) -> float:
+        """Seconds to sleep before trying again, or 0: done, :attr:`result` says how."""
+        if got is None:  # Redis unusable: at once, so no one waits on a dead server
+            self.result = None
+            return 0.0
+        if isinstance(got, Entry):  # a fresh entry: another host filled the key
+            self.lease._found, self.result = got, False
+            return 0.0
+        if got is MISS:  # a value we may not serve (another version): take the lease
+            self.lease._find = False
+            return 1e-6
+        assert isinstance(got, (Taken, Busy))
+        self.first = self.first or got
+        if isinstance(got, Taken):
+            lease = self.lease
+            lease._released = False
+            lease._fence = Fence(
+                self.token, got.generation, got.owner_generation, lease.owner, lease
+            )
+            lease.holder_failed = (
+                isinstance(self.first, Busy) and got.failure_mark != self.first.failure_mark
+            )
+            self.result = True
+            return 0.0
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.result = False
+            return 0.0
+        pause = min(remaining, self.poll * random.uniform(0.5, 1.5))
+        self.poll, self.charge = min(self.poll * 2, _MAX_POLL), False
+        return pause

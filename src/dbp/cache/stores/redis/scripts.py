@@ -20,28 +20,31 @@ local function header_of(value, off)
 end
 """
 
-#: KEYS: lease, generation, owner generation, entry.
+#: KEYS: lease, generation, owner generation, failure mark, entry.
 #: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's,
 #: "1" to find, now, 1-based offset of the envelope in a stored value.
 #: With "find", an entry whose header says it is fresh at ``now`` is returned as
-#: ``{'', '', value}`` instead (the re-check and the lock in one round trip).
+#: ``{'', '', '', value}`` instead (the re-check and the lock in one round trip).
 #: Otherwise takes the lease only if free (never without PX), or already ours (a
 #: retry after a reply lost on a dropped connection), and returns the generations
 #: the holder's write will be checked against; a missing generation is created from
 #: the caller's random candidate (an evicted one never matches an old fence).
+#: Busy: ``{0, mark}``; taken: ``{generation, owner generation, mark}``. The failure
+#: mark changes when a holder's call fails (see RELEASE): a waiter compares.
 ACQUIRE = (
     _HEADER
     + """
 if ARGV[6] == '1' then
-  local current = redis.call('GET', KEYS[4])
+  local current = redis.call('GET', KEYS[5])
   local header = current and header_of(current, tonumber(ARGV[8]))
   if header and type(header.expires) == 'number' and header.expires > tonumber(ARGV[7]) then
-    return {'', '', current}
+    return {'', '', '', current}
   end
 end
+local mark = redis.call('GET', KEYS[4]) or ''
 if redis.call('GET', KEYS[1]) ~= ARGV[1]
     and not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return false
+  return {0, mark}
 end
 local gen = redis.call('GET', KEYS[2])
 if not gen then
@@ -56,13 +59,18 @@ if ARGV[5] == '1' then
     redis.call('SET', KEYS[3], ogen)
   end
 end
-return {gen, ogen}
+return {gen, ogen, mark}
 """
 )
 
-#: KEYS: lease. ARGV: token. Compare-and-delete: never releases another holder's lease.
+#: KEYS: lease, failure mark. ARGV: token, new failure mark ('' = the call succeeded),
+#: its PX ms. Compare-and-delete: never releases another holder's lease; a holder
+#: whose call failed changes the mark as it lets go, so its waiters call at once.
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[2] ~= '' then
+    redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  end
   return redis.call('DEL', KEYS[1])
 end
 return 0

@@ -246,9 +246,9 @@ class RedisStore(AsyncRedisOps):
         reply = self._guard(lambda c: c.acquire(keys=keys, args=args), charge=charge)
         return self.acquire_result(key, reply)
 
-    def release_lease(self, key: str, token: str) -> bool:
-        lease_key = self.namer.names(key).lease
-        return bool(self._guard(lambda c: c.release(keys=[lease_key], args=[token])) == 1)
+    def release_lease(self, key: str, token: str, failed: bool, ms: int) -> bool:
+        keys, args = self.release_call(key, token, failed, ms)
+        return bool(self._guard(lambda c: c.release(keys=keys, args=args)) == 1)
 
     # -- fleet-wide invalidation -----------------------------------------------
     def listen(self, callback: Invalidation) -> Subscriber:
