@@ -97,7 +97,7 @@ class RedisCore:
         secret: str | bytes | None = None,
         lease_seconds: float = 30.0,
         budget: float | None = None,
-        breaker_threshold: int = 3,
+        breaker_threshold: int = 2,
         breaker_backoff: float = 1.0,
         breaker_max_backoff: float = 30.0,
         ssl_ca_certs: str | None = None,

@@ -62,7 +62,8 @@ class RedisStore(AsyncRedisOps):
     ``lease_seconds`` (30 s: longer than the slowest fill), ``budget`` (one
     read-through call's total wait on Redis; default two socket time-outs, 100 ms:
     after it, or after a time-out, the call skips Redis), ``breaker_threshold``
-    (3 consecutive failures), ``breaker_backoff``/``breaker_max_backoff`` (1 s
+    (2 consecutive failures: a call stops at its first, so two calls in a row),
+    ``breaker_backoff``/``breaker_max_backoff`` (1 s
     doubling to 30 s, jittered).
     """
 
