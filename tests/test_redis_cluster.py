@@ -73,11 +73,32 @@ def test_invalidations_cross_the_cluster(redis_cluster, cluster_store, make_redi
 
     got, event = [], threading.Event()
 
-    def callback(key, owner):
-        got.append((key, owner))
+    def callback(cleared):
+        got.append((cleared.key, cleared.owner))
         event.set()
 
     assert cluster_store.listen(callback).subscribed.wait(5)
+    assert got == [(None, None)]  # the first subscription's drop: no generation known yet
+    got.clear()
+    event.clear()
     peer = make_redis_store(redis_cluster.url, prefix=cluster_store.prefix)
     peer.delete("x")
     assert event.wait(2) and got == [("x", None)]
+
+
+def test_glob_clears_and_the_fleet_generation_on_a_cluster(cluster_store, clock):
+    for region in ("us-east-1", "us-west-2", "eu-west-1", "ap-south-1"):
+        assert cluster_store.set(f"models:{region}", entry(clock, region)) is True
+    cluster_store.set("profiles:us-east-1", entry(clock, "p"))
+    lease = cluster_store.lock("models:us-east-1")
+    assert lease.acquire(0) is True
+    assert cluster_store.clear_matching("models:us-*") == 2
+    # A fill that began before the glob clear cannot bring the old value back.
+    late = entry(clock, "late", created_offset=1)
+    assert cluster_store.set("models:us-east-1", late, fence=lease.fence) is False
+    lease.release()
+    left = sorted(i.key for i in cluster_store.scan())
+    assert left == ["models:ap-south-1", "models:eu-west-1", "profiles:us-east-1"]
+    got = []
+    assert cluster_store.listen(got.append).subscribed.wait(5)
+    assert cluster_store.sync() is True  # the generation lives on one node: readable

@@ -6,6 +6,7 @@ what to build (the Bedrock layer registers its ``DiscoveryCache``).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -31,8 +32,12 @@ def default_cache() -> TieredCache:
             if _default is None:
                 from .fleet import env_options
 
-                # $DBP_REDIS_URL (and its TLS files): the fleet tier for the default cache
-                _default = _default_factory(**env_options())
+                # $DBP_REDIS_URL (and its TLS files): the fleet tier for the default
+                # cache, if usable
+                name = getattr(
+                    _default_factory, "DEFAULT_LOGGER_NAME", TieredCache.DEFAULT_LOGGER_NAME
+                )
+                _default = _default_factory(**env_options(logging.getLogger(name)))
             cache = _default
     return cache
 

@@ -6,11 +6,10 @@ Bedrock layer's ``DiscoveryCache`` subclasses it with the seed's helpers).
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from .envelope import FORMAT_VERSION, DataVersion, check_data_version
 from .faults import OnceLog
 from .info import count_value
 from .keys import check_key
+from .lifetimes import Lifetimes
 from .locations import default_base_dir
 from .locks.flights import AsyncFlightTable, FlightTable
 from .locks.hold import hold_all
@@ -26,6 +26,7 @@ from .readthrough.ops import drive
 from .readthrough.path import ReadThrough
 from .readthrough.steps import Policy, lookup, write
 from .sentinel import MISS
+from .stores.cleared import Cleared, check_pattern, clear_matching
 from .stores.disk import DiskStore, EntryFile, file_name
 from .stores.memory import HitView, MemoryStore
 from .ttl import SECONDS_PER_DAY, TTLArg, check_max_entries, tier_overrides, ttl_seconds
@@ -38,7 +39,7 @@ __all__ = ["LOGGER_NAME", "TieredCache"]
 LOGGER_NAME = "dbp.cache"
 
 
-class TieredCache:
+class TieredCache(Lifetimes):
     """
     [Class intent]
     Thread-safe, process-shared cache for discovery results (which Bedrock models
@@ -185,41 +186,24 @@ class TieredCache:
             self.redis = connect_fleet(self, fleet)
             self.stores = (*self.stores, self.redis)
 
-    #: What a plain get()'s policy is made of: setting one of these drops it.
-    _POLICY_INPUTS = frozenset((
-        "memory_ttl_seconds", "disk_ttl_seconds", "redis_ttl_seconds", "max_memory_entries",
-        "stores",
-    ))  # fmt: skip
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if name in self._POLICY_INPUTS:
-            self.__dict__.pop("plain_policy", None)
-
-    @functools.cached_property
-    def plain_policy(self) -> Policy:
-        """The policy of a get() without overrides, made once: get() is the hot path.
-
-        A new object whenever a lifetime, the memory bound or the tiers changed, so
-        a policy derived from it (a decorated function's) knows when to be remade.
-        """
-        return Policy(self.ttls())
-
     def data_version(self) -> DataVersion:
         """``CACHE_VERSION`` as the stores check it (read on every use)."""
         return check_data_version(self.CACHE_VERSION)
 
-    def drop_local(self, key: str | None, owner: str | None) -> None:
-        """Another host cleared ``key`` / ``owner``'s entries / everything: drop our copies.
+    def drop_local(self, cleared: Cleared) -> None:
+        """A clear (another host's, or one this host missed): drop our local copies.
 
+        ``cleared`` names one key, one owner's entries, a glob, or everything.
         Fills in flight here do not write back (the epoch moves).
         """
         self.epoch += 1
         for store in (self.memory, self.disk):
-            if key is not None:
-                store.delete(key)
+            if cleared.key is not None:
+                store.delete(cleared.key)
+            elif cleared.match is not None:
+                clear_matching(store, cleared.match)
             else:
-                store.clear(owner)
+                store.clear(cleared.owner)
 
     def close(self) -> None:
         """Stop the fleet tier's subscriber and close its connections (no-op without one)."""
@@ -228,10 +212,12 @@ class TieredCache:
             close()
 
     def __repr__(self) -> str:
+        fleet = "" if self.redis is None else f", redis={self.redis!r}"  # its URL is redacted
         return (
             f"{type(self).__name__}(cache_dir={self.cache_dir!r}, "
             f"memory_ttl_seconds={self.memory_ttl_seconds:g}, "
-            f"disk_ttl_days={self.disk_ttl_days:g}, max_memory_entries={self.max_memory_entries})"
+            f"disk_ttl_days={self.disk_ttl_days:g}, max_memory_entries={self.max_memory_entries}"
+            f"{fleet})"
         )
 
     @property
@@ -243,29 +229,6 @@ class TieredCache:
     def misses(self) -> int:
         """``get()`` calls that found nothing fresh, in this process."""
         return count_value(self._misses)
-
-    @property
-    def disk_ttl_days(self) -> float:
-        return self.disk_ttl_seconds / SECONDS_PER_DAY
-
-    # -- lifetimes -----------------------------------------------------------------------
-    def ttls(self, overrides: Mapping[str, float | None] | None = None) -> tuple[float, ...]:
-        """Each tier's lifetime in seconds, nearest first: ``overrides[name]`` or the default.
-
-        A memory tier bounded to 0 entries is off whatever its lifetime.
-        """
-        defaults = {
-            "memory": self.memory_ttl_seconds,
-            "disk": self.disk_ttl_seconds,
-            "redis": self.redis_ttl_seconds,
-        }
-        result = []
-        for store in self.stores:
-            ttl = None if overrides is None else overrides.get(store.name)
-            result.append(defaults[store.name] if ttl is None else ttl)
-        if self.max_memory_entries <= 0:
-            result[0] = 0.0
-        return tuple(result)
 
     # -- core operations ---------------------------------------------------
     def get(
@@ -351,6 +314,22 @@ class TieredCache:
         removed = [store.delete(key) for store in self.stores]  # every tier, no short cut
         return int(any(removed))
 
+    def invalidate_matching(self, pattern: str) -> int:
+        """
+        [Method intent]
+        Drop every entry whose key matches the glob ``pattern`` (``*``, ``?``,
+        ``[...]``, as :func:`fnmatch.fnmatchcase`) from every tier, e.g.
+        ``"bedrock_models:*"``; with Redis, on every host.
+
+        [Implementation details]
+        Redis is scanned by the prefix (``SCAN``, never ``KEYS``), reading each
+        entry's header; other hosts drop their local copies of the matching keys.
+        Returns the largest count of any tier, as :meth:`invalidate` does.
+        """
+        pattern = check_pattern(pattern)
+        self.epoch += 1
+        return max(clear_matching(store, pattern) for store in self.stores)
+
     def clear_owner(self, owner: str) -> int:
         """Remove every entry (every tier, any process) written for ``owner``."""
         self.epoch += 1
@@ -378,7 +357,12 @@ class TieredCache:
 
     # -- for the CLI and tests --------------------------------------------------------------
     def entries(self) -> Iterator[EntryFile]:
-        """Disk entries for ``cache ls``/``info``; an undecodable body's has key None."""
+        """Disk entries for ``cache ls``/``info``; an undecodable body's has key None.
+
+        With a fleet tier, the host first drops copies a clear it missed removed.
+        """
+        if self.disk.before_use is not None:
+            self.disk.before_use()
         return self.disk.scan(bodies_up_to=float("inf"))
 
     def file_for(self, key: str) -> str:

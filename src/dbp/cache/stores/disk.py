@@ -89,6 +89,10 @@ class DiskStore:
         self.locks = HostLocks(os.path.join(directory, ".locks"), self.faults)
         self.index = OwnerIndex(directory)
         self._paths: dict[str, str] = {}  # key -> file path, saves hashing on every read
+        #: Called before each read and write: the fleet tier checks, once per process
+        #: start, that no clear happened while the files were written (see fleet.py),
+        #: and before the first write, so that the check never drops our own writes.
+        self.before_use: Callable[[], object] | None = None
 
     # -- paths -------------------------------------------------------------
     def path_for(self, key: str) -> str:
@@ -118,6 +122,8 @@ class DiskStore:
     # -- reading -----------------------------------------------------------
     def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The fresh entry for ``key`` (with ``stale``: within its stale window), or ``MISS``."""
+        if self.before_use is not None:
+            self.before_use()
         now = self._clock.time()
         entry = self._load(key, now)
         if entry is MISS or (entry.stale_until if stale else entry.expires) <= now:
@@ -162,6 +168,8 @@ class DiskStore:
         lock cannot lapse while its holder lives.
         """
         data = self.encode(key, entry, body)
+        if self.before_use is not None:
+            self.before_use()
         path = self.path_for(key)
         try:
             try:

@@ -6,8 +6,17 @@ Importing :mod:`dbp.cache` never imports this package (nor redis-py).
 from __future__ import annotations
 
 from .core import RedisEntryInfo
-from .invalidation import Invalidation, Subscriber
+from .generation import Follower, Marker
+from .invalidation import Subscriber
 from .lease import Fence, RedisLease
 from .store import RedisStore
 
-__all__ = ["Fence", "Invalidation", "RedisEntryInfo", "RedisLease", "RedisStore", "Subscriber"]
+__all__ = [
+    "Fence",
+    "Follower",
+    "Marker",
+    "RedisEntryInfo",
+    "RedisLease",
+    "RedisStore",
+    "Subscriber",
+]

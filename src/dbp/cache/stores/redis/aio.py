@@ -19,6 +19,7 @@ from typing import Any
 
 from ...entry import Entry
 from ...sentinel import MISS, Miss
+from ..cleared import EVERYTHING, Cleared
 from .client import build_async
 from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, Connection, RedisCore, check_owner
 from .lease import Acquired
@@ -67,9 +68,19 @@ class AsyncRedisOps(RedisCore):
 
     async def aget(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The asyncio twin of ``get``."""
+        if self.sync_due():
+            await self.async_sync()
         entry_key = self.namer.names(key).entry
         raw = await self._aguard(lambda c: c.client.get(entry_key))
         return MISS if raw is FAILED else self.unpack(key, raw, stale)
+
+    async def async_sync(self) -> bool:
+        """The asyncio twin of ``RedisStore.sync``."""
+        if not self.sync_due():
+            return self._follower is not None
+        keys, args = self.generation_call()
+        check = await self._aguard(lambda c: c.current_generation(keys=keys, args=args))
+        return self.synced(check)
 
     async def aset(
         self, key: str, entry: Entry, *, fence: object | None = None, body: bytes | None = None
@@ -87,12 +98,12 @@ class AsyncRedisOps(RedisCore):
         """The asyncio twin of ``delete``."""
         entry_key = self.namer.names(key).entry
         removed = await self._aguard(lambda c: c.client.delete(entry_key))
-        await self._apublish(key, None)
+        await self._aannounce(Cleared(key=key))
         return removed not in (FAILED, 0)
 
     async def aclear(self, owner: str | None = None) -> int:
         """The asyncio twin of ``clear``."""
-        owner = check_owner(owner)
+        cleared = Cleared(owner=check_owner(owner))
 
         async def run(conn: Connection) -> int:
             client = conn.client
@@ -105,22 +116,22 @@ class AsyncRedisOps(RedisCore):
             async for found in client.scan_iter(match=self.namer.entry_pattern(), count=SCAN_BATCH):
                 batch.append(found.decode() if isinstance(found, bytes) else found)
                 if len(batch) >= SCAN_BATCH:
-                    removed += await self._adelete_batch(client, batch, owner)
+                    removed += await self._adelete_batch(client, batch, cleared)
                     batch = []
             if batch:
-                removed += await self._adelete_batch(client, batch, owner)
+                removed += await self._adelete_batch(client, batch, cleared)
             return removed
 
         removed = await self._aguard(run)
-        await self._apublish(None, owner)
+        await self._aannounce(cleared)
         return 0 if removed is FAILED else int(removed)
 
-    async def _adelete_batch(self, client: Any, batch: list[str], owner: str | None) -> int:
-        if owner is not None:
+    async def _adelete_batch(self, client: Any, batch: list[str], cleared: Cleared) -> int:
+        if cleared != EVERYTHING:
             pipe = client.pipeline(transaction=False)
             for name in batch:
                 pipe.get(name)
-            batch = self.owned(batch, await pipe.execute(), owner)
+            batch = self.chosen(batch, await pipe.execute(), cleared)
         if not batch:
             return 0
         pipe = client.pipeline(transaction=False)
@@ -128,9 +139,16 @@ class AsyncRedisOps(RedisCore):
             pipe.delete(name)
         return sum(await pipe.execute())
 
-    async def _apublish(self, key: str | None, owner: str | None) -> None:
-        message = self.message(key, owner)
-        await self._aguard(lambda c: c.client.publish(self.namer.channel, message))
+    async def _aannounce(self, cleared: Cleared) -> None:
+        """The asyncio twin of ``RedisStore._announce``."""
+        keys, args = self.generation_call()
+
+        async def run(conn: Connection) -> object:
+            replaced = await conn.replace_generation(keys=keys, args=args)
+            await conn.client.publish(self.namer.channel, self.message(cleared, replaced, args[0]))
+            return replaced
+
+        self.announced(cleared, await self._aguard(run), args[0])
 
     # -- the lease's Redis side (see lease.LeaseOps) ------------------------
     async def try_acquire_async(

@@ -9,7 +9,11 @@ within a small budget or not at all, so nothing here is left to a default.
 - URL schemes: ``redis://``, ``rediss://`` (TLS), ``unix://`` for one server;
   ``redis+cluster://`` and ``rediss+cluster://`` for Redis Cluster (the client
   discovers the other nodes from the one named). The password and user go in the
-  URL (``redis://user:pass@host:6379/0``) or ``?password=``; errors never echo it.
+  URL (``redis://user:pass@host:6379/0``) or ``?password=``; messages and reprs
+  never echo a credential (:func:`redact`).
+- The whole URL, its options included, is checked when the cache is built
+  (:func:`check_url`): redis-py itself only rejects an unknown option when it
+  opens a connection, which would fail every call instead of the constructor.
 - At most one retry, immediate, and only for a broken connection (a pooled socket
   the server closed, e.g. after a restart); a time-out is never retried, so a
   frozen server costs one ``socket_timeout``.
@@ -27,12 +31,20 @@ from __future__ import annotations
 import contextvars
 import math
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .tls import TLSOptions
 
-__all__ = ["OP_TIMEOUT", "ClientOptions", "build_async", "build_sync", "redact"]
+__all__ = [
+    "OP_TIMEOUT",
+    "BadRedisURL",
+    "ClientOptions",
+    "build_async",
+    "build_sync",
+    "check_url",
+    "redact",
+]
 
 #: The current blocking operation's read time-out, when below the socket time-out.
 OP_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -41,12 +53,32 @@ OP_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 
 _SINGLE = {"redis", "rediss", "unix"}
 _CLUSTER = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+#: A query parameter whose name holds one of these carries a credential.
+_SECRET_WORDS = ("password", "secret", "token")
+#: Options redis-py accepts that would break the cache: it needs replies as bytes.
+_REFUSED_OPTIONS = {"decode_responses": "the cache needs replies as bytes"}
+
+
+class BadRedisURL(ValueError):
+    """A Redis URL that can never work; the message names where it came from."""
+
+
+def _secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
 
 
 def redact(url: str) -> str:
-    """``url`` without its password, for messages."""
+    """``url`` without any credential, for messages and reprs.
+
+    Hides the user info's password, and the value of every query parameter whose
+    name holds ``password``, ``secret`` or ``token`` (``password``, ``ssl_password``,
+    ``auth_token`` ...), however it is spelled or percent-encoded. A fragment is
+    dropped; an unparsable URL is shown as ``<unparsable url>``.
+    """
     try:
         parts = urllib.parse.urlsplit(url)
+        pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     except ValueError:
         return "<unparsable url>"
     netloc = parts.netloc
@@ -55,10 +87,14 @@ def redact(url: str) -> str:
         user = credentials.split(":", 1)[0]
         netloc = f"{user}:***@{host}" if user else f"***@{host}"
     query = "&".join(
-        f"{k}=***" if k.lower() == "password" else f"{k}={v}"
-        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        f"{urllib.parse.quote(k)}=***"
+        if _secret_name(k)
+        else f"{urllib.parse.quote(k)}={urllib.parse.quote(v, safe='/:,')}"
+        for k, v in pairs
     )
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    if "://" not in url:
+        return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
@@ -73,7 +109,7 @@ def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
 class ClientOptions:
     """Validated connection settings shared by the sync, async and pub/sub clients."""
 
-    url: str  # as redis-py wants it (cluster scheme mapped back)
+    url: str = field(repr=False)  # as redis-py wants it (cluster scheme mapped back)
     cluster: bool
     socket_timeout: float
     connect_timeout: float
@@ -94,18 +130,7 @@ class ClientOptions:
         tls: dict[str, object] | None = None,
         credential_provider: object = None,
     ) -> ClientOptions:
-        if not isinstance(url, str):
-            raise TypeError(f"redis url must be a str, not {type(url).__name__}")
-        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-        if scheme in _CLUSTER:
-            cluster, native = True, _CLUSTER[scheme] + url[len(scheme) :]
-        elif scheme in _SINGLE:
-            cluster, native = False, url
-        else:
-            raise ValueError(
-                f"redis url {redact(url)!r} must start with redis://, rediss://, unix://, "
-                "redis+cluster:// or rediss+cluster://"
-            )
+        cluster, native = _split_scheme(url, "redis url")
         if retries not in (0, 1) or isinstance(retries, bool):
             raise ValueError(f"redis retries must be 0 or 1, got {retries!r}")
         if credential_provider is not None and not callable(
@@ -115,7 +140,7 @@ class ClientOptions:
                 "redis_credential_provider must be a redis-py CredentialProvider "
                 f"(with get_credentials()), not {credential_provider!r}"
             )
-        return cls(
+        options = cls(
             native,
             cluster,
             _positive("socket_timeout", socket_timeout),
@@ -125,6 +150,8 @@ class ClientOptions:
             TLSOptions.build(native, **(tls or {})),
             credential_provider,
         )
+        _check_options(options, str(url), "redis url")
+        return options
 
     def kwargs(self, *, socket_timeout: float | None = None) -> dict[str, Any]:
         """Keyword arguments for redis-py: every time-out explicit."""
@@ -132,10 +159,11 @@ class ClientOptions:
             "socket_timeout": self.socket_timeout if socket_timeout is None else socket_timeout,
             "socket_connect_timeout": self.connect_timeout,
             "health_check_interval": self.health_check_interval,
-            "socket_keepalive": True,
             "protocol": 2,
             **_NO_SETINFO,
         }
+        if not self.url.startswith("unix:"):  # a Unix socket connection takes no keepalive
+            found["socket_keepalive"] = True
         if self.tls is not None:
             found.update(self.tls.kwargs())
         if self.credential_provider is not None:
@@ -153,6 +181,61 @@ def _no_setinfo() -> dict[str, Any]:
 
 
 _NO_SETINFO = _no_setinfo()
+
+
+def _split_scheme(url: object, name: str) -> tuple[bool, str]:
+    """(cluster?, the URL as redis-py wants it); a scheme we cannot use raises."""
+    if not isinstance(url, str):
+        raise TypeError(f"{name} must be a str such as 'redis://host:6379/0', not {url!r}")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in _CLUSTER:
+        return True, _CLUSTER[scheme] + url[len(scheme) :]
+    if scheme in _SINGLE:
+        return False, url
+    raise BadRedisURL(
+        f"{name} {redact(url)!r} must start with redis://, rediss://, unix://, "
+        "redis+cluster:// or rediss+cluster://"
+    )
+
+
+def _check_options(options: ClientOptions, url: str, name: str) -> None:
+    """Let redis-py parse the URL and build (not open) a connection from it, now.
+
+    redis-py turns every query parameter into a connection argument and rejects an
+    unknown one (``?auth_token=``, ``?ssl_password=`` without TLS) only when it
+    connects: on every call, long after the cache was built.
+    """
+    from redis import ConnectionPool
+
+    try:
+        pool = ConnectionPool.from_url(options.url, **options.kwargs())
+        pool.make_connection()
+    except Exception as exc:  # nothing is opened here: any error is the URL's
+        raise BadRedisURL(f"{name} {redact(url)!r} is not usable: {_explain(exc)}") from None
+    for option, why in _REFUSED_OPTIONS.items():
+        if option in pool.connection_kwargs:
+            raise BadRedisURL(f"{name} {redact(url)!r}: option {option!r} is refused ({why})")
+
+
+def _explain(exc: BaseException) -> str:
+    """redis-py's complaint in a user's words (it never holds an option's value)."""
+    text = str(exc)
+    marker = "unexpected keyword argument "
+    if marker in text:
+        option = text.split(marker, 1)[1]
+        hint = " (TLS options need rediss://)" if option.startswith("'ssl_") else ""
+        return f"redis-py has no option {option} for this kind of connection{hint}"
+    return text
+
+
+def check_url(url: object, *, name: str) -> None:
+    """Raise :class:`BadRedisURL` (or ``TypeError``) naming ``name`` if ``url`` cannot work.
+
+    Checks the scheme and every option the way redis-py will use them when it
+    connects (without connecting). Needs redis-py (``ImportError`` otherwise).
+    """
+    cluster, native = _split_scheme(url, name)
+    _check_options(ClientOptions(native, cluster, 1.0, 1.0, 0, 0.0), str(url), name)
 
 
 def build_sync(options: ClientOptions, *, socket_timeout: float | None = None) -> Any:

@@ -23,8 +23,10 @@ from ...clock import Clock
 from ...entry import Entry
 from ...faults import FaultLog
 from ...sentinel import MISS, Miss
+from ..cleared import Cleared
 from .breaker import CircuitBreaker
 from .client import ClientOptions, redact
+from .generation import Follower
 from .integrity import Signer, check_secret
 from .keys import Namer
 from .lease import Acquired, Busy, Fence, Taken
@@ -38,6 +40,7 @@ __all__ = [
     "RedisCore",
     "RedisEntryInfo",
     "check_owner",
+    "text",
 ]
 
 #: What a guarded call returns when Redis failed or the breaker is open.
@@ -141,6 +144,7 @@ class RedisCore:
         )
         self.faults = FaultLog(logger)
         self.source = secrets.token_hex(8)  # this store's id in invalidation messages
+        self._follower: Follower | None = None  # set by RedisStore.listen
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r}, prefix={self.prefix!r})"
@@ -284,10 +288,10 @@ class RedisCore:
         if len(reply) == 4:
             return self.unpack(key, reply[3], False)
         if len(reply) == 2 and reply[0] == 0:
-            return Busy(_text(reply[1]))
+            return Busy(text(reply[1]))
         if len(reply) != 3:
             return None
-        return Taken(_text(reply[0]), _text(reply[1]), _text(reply[2]))
+        return Taken(text(reply[0]), text(reply[1]), text(reply[2]))
 
     def release_call(
         self, key: str, token: str, failed: bool, ms: int
@@ -322,19 +326,60 @@ class RedisCore:
             return broken
         return RedisEntryInfo(key, owner, created, expires, stale_until, size, redis_key)
 
-    def owned(self, redis_keys: list[str], values: list[Any], owner: str) -> list[str]:
-        """The keys among ``redis_keys`` whose trusted record names ``owner``."""
+    def chosen(self, redis_keys: list[str], values: list[Any], cleared: Cleared) -> list[str]:
+        """The keys among ``redis_keys`` whose trusted record ``cleared`` names (owner, glob)."""
+        import fnmatch
+
+        infos = map(self.info, redis_keys, values)
         return [
-            k for k, raw in zip(redis_keys, values, strict=True) if self.info(k, raw).owner == owner
+            i.redis_key
+            for i in infos
+            if i.key is not None
+            and (cleared.owner is None or i.owner == cleared.owner)
+            and (cleared.match is None or fnmatch.fnmatchcase(i.key, cleared.match))
         ]
 
-    def message(self, key: str | None, owner: str | None) -> bytes:
+    # -- clears reach every host (see .generation) ----------------------------------
+    def generation_call(self) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of the generation scripts (read-or-create, and replace)."""
+        return [self.namer.fleet_generation], [self.fresh_generation()]
+
+    def sync_due(self) -> bool:
+        """Whether the fleet generation must be checked (listening, and none checked yet)."""
+        return self._follower is not None and self._follower.pending
+
+    def synced(self, generation: object) -> bool:
+        """Hand a generation read from Redis to the follower; False if the read failed."""
+        if generation is FAILED or self._follower is None:
+            return False
+        self._follower.connected(text(generation))
+        return True
+
+    def announced(self, cleared: Cleared, replaced: object, generation: str) -> None:
+        """Our own clear replaced ``replaced`` by ``generation``: keep our follower in step.
+
+        The clearing cache dropped its own copies of ``cleared`` already.
+        """
+        if replaced is not FAILED and self._follower is not None:
+            self._follower.cleared(
+                cleared, None if replaced is None else text(replaced), generation, here=True
+            )
+
+    def message(self, cleared: Cleared, replaced: object, generation: str) -> bytes:
         from .invalidation import encode_message
 
-        return encode_message(self.signer, self.namer.channel, self.source, key, owner)
+        return encode_message(
+            self.signer,
+            self.namer.channel,
+            self.source,
+            cleared,
+            None if replaced is None else text(replaced),
+            generation,
+        )
 
 
-def _text(value: object) -> str:
+def text(value: object) -> str:
+    """A reply as text (redis-py returns bytes)."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -358,13 +403,26 @@ class Connection(NamedTuple):
     acquire: Script
     release: Script
     set_entry: Script
+    current_generation: Script
+    replace_generation: Script
 
     @classmethod
     def of(cls, client: Any) -> Connection:
-        from .scripts import ACQUIRE, RELEASE, SET_ENTRY
+        from .scripts import (
+            ACQUIRE,
+            CURRENT_GENERATION,
+            RELEASE,
+            REPLACE_GENERATION,
+            SET_ENTRY,
+        )
 
         return cls(
-            client, Script(client, ACQUIRE), Script(client, RELEASE), Script(client, SET_ENTRY)
+            client,
+            Script(client, ACQUIRE),
+            Script(client, RELEASE),
+            Script(client, SET_ENTRY),
+            Script(client, CURRENT_GENERATION),
+            Script(client, REPLACE_GENERATION),
         )
 
 

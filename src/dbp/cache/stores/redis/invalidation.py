@@ -1,21 +1,26 @@
 """Fleet-wide invalidation over pub/sub: other hosts drop their memory and disk copies.
 
 [Intent]
-``delete`` and ``clear`` on one host must reach the local tiers of every other
-host, or they would keep serving what was removed until their own TTLs end.
+``delete``, ``clear`` and glob clears on one host must reach the local tiers of
+every other host, or they would keep serving what was removed until their own
+TTLs end.
 
 [Design principles]
-- One channel, ``<prefix>invalidate``. A message is JSON ``{"src", "key", "owner"}``
-  (``key`` and ``owner`` None: everything), signed like the values when a secret
-  is set; a message that fails its check is ignored (at worst it could only make
+- One channel, ``<prefix>invalidate``. A message is JSON ``{"src", "key", "owner",
+  "match", "replaced", "gen"}`` (what was cleared, see
+  :class:`~dbp.cache.stores.cleared.Cleared`; the fleet generation it replaced and
+  the new one, see :mod:`.generation`), signed like the values when a secret is
+  set; a message that fails its check is ignored (at worst it could only make
   hosts drop copies, never serve a wrong value).
 - ``src`` is a random id per store, so a store ignores its own messages.
 - Pub/sub is fire-and-forget: messages sent while a subscriber is disconnected
-  are lost. So after every gap (a lost connection, or a first connection that
-  came late) the callback is told to drop everything: ``callback(None, None)``.
+  are lost. So after every (re)subscription the subscriber reads the fleet
+  generation and the :class:`~.generation.Follower` drops every local copy if it
+  moved meanwhile (and only then).
 - Delay bound: a message reaches subscribed hosts in well under a second; while
   a host cannot reach Redis it keeps serving its local copies, at most for their
-  local TTL, and drops them all when it reconnects (retries every <= 1 s).
+  local TTL, and drops them when it reconnects (retries every <= 1 s) if a clear
+  happened meanwhile.
 """
 
 from __future__ import annotations
@@ -24,31 +29,43 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from ..cleared import Cleared
+from .generation import Follower
 from .integrity import Signer
 
-__all__ = ["Invalidation", "Subscriber", "decode_message", "encode_message"]
-
-#: ``callback(key, owner)``: (key, None) one key, (None, owner) one owner, (None, None) all.
-Invalidation = Callable[["str | None", "str | None"], None]
+__all__ = ["Notice", "Subscriber", "decode_message", "encode_message"]
 
 _POLL = 0.2
 _MIN_RETRY, _MAX_RETRY = 0.05, 1.0
 
 
+class Notice(NamedTuple):
+    """A decoded message: who cleared what, and how the fleet generation moved."""
+
+    source: str
+    cleared: Cleared
+    replaced: str | None
+    generation: str | None  # None: from a writer that keeps no generation
+
+
 def encode_message(
-    signer: Signer, channel: str, source: str, key: str | None, owner: str | None
+    signer: Signer,
+    channel: str,
+    source: str,
+    cleared: Cleared,
+    replaced: str | None,
+    generation: str,
 ) -> bytes:
     import orjson
 
-    return signer.sign(channel, orjson.dumps({"src": source, "key": key, "owner": owner}))
+    fields = {"src": source, **cleared._asdict(), "replaced": replaced, "gen": generation}
+    return signer.sign(channel, orjson.dumps(fields))
 
 
-def decode_message(
-    signer: Signer, channel: str, data: object
-) -> tuple[str, str | None, str | None] | None:
-    """(source, key, owner) from a message, or None if it is not one of ours."""
+def decode_message(signer: Signer, channel: str, data: object) -> Notice | None:
+    """The notice in a message, or None if it is not one of ours."""
     import orjson
 
     if not isinstance(data, bytes):
@@ -62,14 +79,12 @@ def decode_message(
         return None
     if not isinstance(fields, dict):
         return None
-    source, key, owner = fields.get("src"), fields.get("key"), fields.get("owner")
-    if (
-        not isinstance(source, str)
-        or not (key is None or isinstance(key, str))
-        or not (owner is None or isinstance(owner, str))
-    ):
+    source = fields.get("src")
+    texts = [fields.get(name) for name in ("key", "owner", "match", "replaced", "gen")]
+    if not isinstance(source, str) or not all(t is None or isinstance(t, str) for t in texts):
         return None
-    return source, key, owner
+    key, owner, match, replaced, generation = texts
+    return Notice(source, Cleared(key, owner, match), replaced, generation)
 
 
 class Health(Protocol):
@@ -80,20 +95,27 @@ class Health(Protocol):
 
 
 class Subscriber:
-    """A daemon thread that listens on the channel and re-subscribes after every loss."""
+    """A daemon thread that listens on the channel and re-subscribes after every loss.
+
+    After each subscription it reads the fleet generation (``read_generation``, on
+    a plain connection of the same client) and hands it to the follower: a clear
+    published before the subscription changed it, one published after is heard.
+    """
 
     def __init__(
         self,
         build_client: Callable[[], Any],
+        read_generation: Callable[[Any], str],
         channel: str,
         source: str,
         signer: Signer,
-        callback: Invalidation,
+        follower: Follower,
         logger: logging.Logger,
         health: Health,
     ) -> None:
-        self._build, self._channel, self._source = build_client, channel, source
-        self._signer, self._callback, self._logger = signer, callback, logger
+        self._build, self._read_generation = build_client, read_generation
+        self._channel, self._source = channel, source
+        self._signer, self.follower, self._logger = signer, follower, logger
         # Its failures and recoveries are the store's: one warning per Redis outage.
         self._health = health
         self._stop = threading.Event()
@@ -115,8 +137,7 @@ class Subscriber:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        gap = False  # the first subscription follows no gap
-        delay = _MIN_RETRY
+        delay, failed = _MIN_RETRY, False
         while not self._stop.is_set():
             client: Any = None
             pubsub: Any = None
@@ -125,21 +146,22 @@ class Subscriber:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self._channel)
                 pubsub.get_message(timeout=_POLL)  # the confirmation: proves the subscription
+                # Subscribed first, then read: no clear falls between the two.
+                self.follower.connected(self._read_generation(client))
                 self.subscribed.set()
-                delay = _MIN_RETRY
-                if gap:
-                    # A working subscription (1 s time-out) says nothing about commands
-                    # answering in 50 ms: it ends only an outage it reported itself.
+                if failed:  # a working subscription (1 s time-out) says nothing about
+                    # commands answering in 50 ms: it ends only an outage it reported
                     self._health.success()
-                    self._deliver(None, None)  # messages may have been missed meanwhile
-                    gap = False
+                    failed = False
+                delay = _MIN_RETRY
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=_POLL)
                     if message is not None and message.get("type") == "message":
                         self._handle(message.get("data"))
             except Exception as exc:  # redis errors and OSError: reconnect, never die
-                gap = True
                 self.subscribed.clear()
+                self.follower.disconnected()
+                failed = True
                 self._health.failure(exc)  # other hosts' clears arrive after it reconnects
             finally:
                 self.subscribed.clear()
@@ -153,16 +175,9 @@ class Subscriber:
             delay = min(delay * 2, _MAX_RETRY)
 
     def _handle(self, data: object) -> None:
-        decoded = decode_message(self._signer, self._channel, data)
-        if decoded is None:
+        notice = decode_message(self._signer, self._channel, data)
+        if notice is None:
             self._logger.debug("dbp cache: ignoring an invalid message on %s", self._channel)
             return
-        source, key, owner = decoded
-        if source != self._source:
-            self._deliver(key, owner)
-
-    def _deliver(self, key: str | None, owner: str | None) -> None:
-        try:
-            self._callback(key, owner)
-        except Exception:
-            self._logger.exception("dbp cache: invalidation callback failed for key %r", key)
+        if notice.source != self._source:
+            self.follower.cleared(notice.cleared, notice.replaced, notice.generation)

@@ -64,6 +64,8 @@ class Namer:
         self.prefix = check_prefix(prefix)
         self._memo: dict[str, KeyNames] = {}
         self.channel = f"{prefix}invalidate"
+        #: The fleet's clear generation (see :mod:`.generation`); one key, any slot.
+        self.fleet_generation = f"{prefix}generation"
 
     def tag(self, shard: int) -> str:
         return f"{self.prefix}{{{self.prefix}s{shard:02x}}}"

@@ -6,7 +6,15 @@ shard), which share a hash tag, so they run unchanged on Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "RELEASE", "SET_ENTRY", "WRITE_REFUSED_FENCE", "WRITE_REFUSED_NEWER"]
+__all__ = [
+    "ACQUIRE",
+    "CURRENT_GENERATION",
+    "RELEASE",
+    "REPLACE_GENERATION",
+    "SET_ENTRY",
+    "WRITE_REFUSED_FENCE",
+    "WRITE_REFUSED_NEWER",
+]
 
 #: Lua: the header (a table) of a stored value whose envelope starts at 1-based ``off``,
 #: or nil. Both scripts that read an entry's times start with it.
@@ -110,3 +118,23 @@ if result == 1 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return result
 """
 )
+
+#: KEYS: the fleet generation. ARGV: a fresh random token.
+#: The current generation; a missing one (Redis restarted empty, or evicted) is
+#: created from the caller's random token, so it matches no host's remembered one.
+CURRENT_GENERATION = """
+local gen = redis.call('GET', KEYS[1])
+if not gen then
+  gen = ARGV[1]
+  redis.call('SET', KEYS[1], gen)
+end
+return gen
+"""
+
+#: KEYS: the fleet generation. ARGV: a fresh random token.
+#: Replace the generation (a clear happened); returns the one replaced (nil: none).
+REPLACE_GENERATION = """
+local old = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1])
+return old
+"""

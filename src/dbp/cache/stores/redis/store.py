@@ -18,7 +18,8 @@ cache slower or less reliable than calling the function.
   store for a fault of Redis: reads miss, writes return False.
 - Fleet single flight through a fenced lease (:mod:`.lease`), clears fenced by
   random generations (:mod:`.scripts`), invalidations over pub/sub
-  (:mod:`.invalidation`). Keys are Redis Cluster ready (:mod:`.keys`).
+  (:mod:`.invalidation`) that also reach hosts which were away, through the
+  fleet generation (:mod:`.generation`). Keys are Redis Cluster ready (:mod:`.keys`).
 
 [Implementation details]
 Blocking calls are here; the asyncio twins are in :mod:`.aio`; the steps both
@@ -28,6 +29,7 @@ share are in :mod:`.core`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,10 +37,21 @@ from typing import Any
 
 from ...entry import Entry
 from ...sentinel import MISS, Miss
+from ..cleared import EVERYTHING, Cleared, check_pattern
 from .aio import AsyncRedisOps
 from .client import OP_TIMEOUT, build_sync
-from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, Connection, RedisEntryInfo, check_owner
-from .invalidation import Invalidation, Subscriber
+from .core import (
+    FAILED,
+    REDIS_ERRORS,
+    SCAN_BATCH,
+    Connection,
+    RedisEntryInfo,
+    Script,
+    check_owner,
+    text,
+)
+from .generation import Drop, Follower, Marker
+from .invalidation import Subscriber
 from .lease import Acquired, RedisLease
 
 __all__ = ["RedisStore"]
@@ -114,6 +127,8 @@ class RedisStore(AsyncRedisOps):
     # -- the Store contract --------------------------------------------------
     def get(self, key: str, *, stale: bool = False) -> Entry | Miss:
         """The fresh entry (with ``stale``: one within its stale window), else MISS."""
+        if self.sync_due():  # before this process's first value from Redis
+            self.sync()
         entry_key = self.namer.names(key).entry
         raw = self._guard(lambda c: c.client.get(entry_key))
         return MISS if raw is FAILED else self.unpack(key, raw, stale)
@@ -141,7 +156,7 @@ class RedisStore(AsyncRedisOps):
         """Remove ``key`` here and tell other hosts to drop their copies."""
         entry_key = self.namer.names(key).entry
         removed = self._guard(lambda c: c.client.delete(entry_key))
-        self._publish(key, None)
+        self._announce(Cleared(key=key))
         return removed not in (FAILED, 0)
 
     def clear(self, owner: str | None = None) -> int:
@@ -151,21 +166,31 @@ class RedisStore(AsyncRedisOps):
         clear can no longer write), then entries are deleted, then other hosts are
         told. Never KEYS, never FLUSHDB.
         """
-        owner = check_owner(owner)
+        return self._clear(Cleared(owner=check_owner(owner)))
 
+    def clear_matching(self, pattern: str) -> int:
+        """Remove every entry whose key matches the glob ``pattern``, as :meth:`clear` does.
+
+        Keys are hashed in Redis, so this SCANs the prefix's entries and reads each
+        header (in batches); every running fill is fenced, and other hosts drop
+        their local copies of the matching keys.
+        """
+        return self._clear(Cleared(match=check_pattern(pattern)))
+
+    def _clear(self, cleared: Cleared) -> int:
         def run(conn: Connection) -> int:
             client = conn.client
             pipe = client.pipeline(transaction=False)
-            for name in self.namer.generations(owner):
+            for name in self.namer.generations(cleared.owner):
                 pipe.set(name, self.fresh_generation())
             pipe.execute()
             removed = 0
             for batch in self._batches(client):
-                removed += self._delete_batch(client, batch, owner)
+                removed += self._delete_batch(client, batch, cleared)
             return removed
 
         removed = self._guard(run)
-        self._publish(None, owner)
+        self._announce(cleared)
         return 0 if removed is FAILED else int(removed)
 
     def scan(self) -> Iterator[RedisEntryInfo]:
@@ -205,7 +230,7 @@ class RedisStore(AsyncRedisOps):
                 doomed = [
                     i.redis_key for i in map(self.info, batch, pipe.execute()) if i.key is None
                 ]
-                removed += self._delete_batch(client, doomed, None)
+                removed += self._delete_batch(client, doomed, EVERYTHING)
             return removed
 
         removed = self._guard(run)
@@ -222,12 +247,12 @@ class RedisStore(AsyncRedisOps):
         if batch:
             yield batch
 
-    def _delete_batch(self, client: Any, batch: list[str], owner: str | None) -> int:
-        if owner is not None:
+    def _delete_batch(self, client: Any, batch: list[str], cleared: Cleared) -> int:
+        if cleared != EVERYTHING:  # by owner or glob: read the headers first
             pipe = client.pipeline(transaction=False)
             for name in batch:
                 pipe.get(name)
-            batch = self.owned(batch, pipe.execute(), owner)
+            batch = self.chosen(batch, pipe.execute(), cleared)
         if not batch:
             return 0
         pipe = client.pipeline(transaction=False)
@@ -235,9 +260,16 @@ class RedisStore(AsyncRedisOps):
             pipe.delete(name)
         return sum(pipe.execute())
 
-    def _publish(self, key: str | None, owner: str | None) -> None:
-        message = self.message(key, owner)
-        self._guard(lambda c: c.client.publish(self.namer.channel, message))
+    def _announce(self, cleared: Cleared) -> None:
+        """Replace the fleet generation and tell the other hosts what was cleared."""
+        keys, args = self.generation_call()
+
+        def run(conn: Connection) -> object:
+            replaced = conn.replace_generation(keys=keys, args=args)
+            conn.client.publish(self.namer.channel, self.message(cleared, replaced, args[0]))
+            return replaced
+
+        self.announced(cleared, self._guard(run), args[0])
 
     # -- the lease's Redis side (see lease.LeaseOps) ---------------------------
     def try_acquire(
@@ -252,31 +284,58 @@ class RedisStore(AsyncRedisOps):
         return bool(self._guard(lambda c: c.release(keys=keys, args=args)) == 1)
 
     # -- fleet-wide invalidation -----------------------------------------------
-    def listen(self, callback: Invalidation) -> Subscriber:
-        """Start a daemon thread calling ``callback(key, owner)`` for other stores' deletes.
+    def listen(self, drop: Drop, marker: Marker | None = None) -> Subscriber:
+        """Keep this host's local tiers in step with the fleet's clears.
 
-        ``(key, None)``: drop ``key``; ``(None, owner)``: drop ``owner``'s entries;
-        ``(None, None)``: drop everything (a clear, or a gap in the subscription
-        during which messages may have been lost). Returns the subscriber
-        (``.subscribed`` is an Event set while subscribed). :meth:`close` stops it.
+        Starts a daemon thread that calls ``drop(cleared)`` for other stores'
+        deletes and clears (:class:`~dbp.cache.stores.cleared.Cleared`: a key, an
+        owner, a glob, or everything) and, after every (re)subscription, drops
+        everything if a clear happened that this host did not hear of (see
+        :mod:`.generation`). ``marker`` keeps the generation the host's disk copies
+        are consistent with across restarts. Returns the subscriber (``.subscribed``
+        is an Event set while subscribed). :meth:`close` stops it.
         """
-        if not callable(callback):
-            raise TypeError(f"listen callback must be callable, not {callback!r}")
-        options = self.options
+        if not callable(drop):
+            raise TypeError(f"listen callback must be callable, not {drop!r}")
+        # No retry inside redis-py: its PubSub would reconnect and re-subscribe
+        # silently, and the clears published in the gap would go unnoticed.
+        options = dataclasses.replace(self.options, retries=0)
         with self._lock:
             if self._subscriber is not None and self._subscriber.alive:
                 raise RuntimeError(f"{self!r} is already listening; close() it first")
+            self._follower = Follower(drop, marker, self._logger)
             self._subscriber = Subscriber(
                 lambda: build_sync(options, socket_timeout=_SUBSCRIBER_TIMEOUT),
+                self._read_generation,
                 self.namer.channel,
                 self.source,
                 self.signer,
-                callback,
+                self._follower,
                 self._logger,
                 self,
             )
             self._subscriber.start()
             return self._subscriber
+
+    def sync(self) -> bool:
+        """Check the fleet generation now (one round trip) if no check succeeded yet.
+
+        Call it before serving a local copy that may predate this process: the
+        cache does on its first disk read or write, and this store on its first
+        read. False when Redis cannot be reached (local copies are then served,
+        as during any outage, until a check works).
+        """
+        if not self.sync_due():
+            return self._follower is not None
+        keys, args = self.generation_call()
+        return self.synced(self._guard(lambda c: c.current_generation(keys=keys, args=args)))
+
+    def _read_generation(self, client: Any) -> str:
+        """The fleet generation through ``client`` (the subscriber's own)."""
+        from .scripts import CURRENT_GENERATION
+
+        keys, args = self.generation_call()
+        return text(Script(client, CURRENT_GENERATION)(keys=keys, args=args))
 
     def close(self) -> None:
         """Stop the subscriber and close the blocking client (safe to call twice)."""

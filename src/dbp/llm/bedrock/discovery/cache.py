@@ -94,26 +94,30 @@ def iam_provider(spec: str, source: str) -> Any:
         raise ValueError(f"{source}: {exc}") from None
 
 
-def _default_discovery_cache(**options: Any) -> DiscoveryCache:
-    """The default cache; with ``$DBP_REDIS_IAM`` its Redis tier signs in with IAM.
+class _DefaultDiscoveryCache:
+    """Builds the default cache; with ``$DBP_REDIS_IAM`` its Redis tier signs in with IAM.
 
     A bad ``$DBP_REDIS_IAM`` is warned about once and the cache runs without the
     Redis tier (it could not sign in), instead of failing every call.
     """
-    spec = os.environ.get(ENV_REDIS_IAM)
-    if spec and options.get("redis_url"):
-        try:
-            options["redis_credential_provider"] = iam_provider(spec, f"${ENV_REDIS_IAM}")
-        except ValueError as exc:
-            logging.getLogger(LOGGER_NAME).warning(
-                "dbp cache: %s; running without the Redis tier", exc
-            )
-            options.pop("redis_url")
-    return DiscoveryCache(**options)
+
+    DEFAULT_LOGGER_NAME = LOGGER_NAME  # where the environment's problems are told
+
+    def __call__(self, **options: Any) -> DiscoveryCache:
+        spec = os.environ.get(ENV_REDIS_IAM)
+        if spec and options.get("redis_url"):
+            try:
+                options["redis_credential_provider"] = iam_provider(spec, f"${ENV_REDIS_IAM}")
+            except ValueError as exc:
+                logging.getLogger(LOGGER_NAME).warning(
+                    "dbp cache: %s; running without the Redis tier", exc
+                )
+                options.pop("redis_url")
+        return DiscoveryCache(**options)
 
 
 # ``@discovery_cached`` without ``cache=`` uses a DiscoveryCache once this layer is loaded.
-defaults.set_default_factory(_default_discovery_cache)
+defaults.set_default_factory(_DefaultDiscoveryCache())
 
 
 def default_cache() -> DiscoveryCache:

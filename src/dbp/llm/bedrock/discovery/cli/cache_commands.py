@@ -5,7 +5,6 @@ They never talk to AWS and never import boto3.
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from ..cache import DiscoveryCache
@@ -143,9 +142,8 @@ def cmd_cache_clear(ctx: Context) -> None:
     pattern = ctx.args.key
     if pattern is None:
         removed = cache.invalidate()
-    elif any(c in pattern for c in "*?["):
-        keys = {e.key for e in cache.entries() if e.key and fnmatch.fnmatchcase(e.key, pattern)}
-        removed = sum(cache.invalidate(key) for key in sorted(keys))
+    elif any(c in pattern for c in "*?["):  # a glob: every tier, Redis and other hosts too
+        removed = cache.invalidate_matching(pattern)
     else:
         removed = cache.invalidate(pattern)
     if ctx.args.json:

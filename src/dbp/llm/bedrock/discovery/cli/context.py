@@ -14,7 +14,7 @@ import logging
 import os
 from typing import Any, TextIO
 
-from dbp.cache.fleet import ENV_TLS, env_options
+from dbp.cache.fleet import ENV_TLS, check_fleet_url, env_options
 
 from ..cache import ENV_REDIS_IAM, LOGGER_NAME, DiscoveryCache, iam_provider
 from .output import Progress
@@ -56,10 +56,18 @@ class Context:
         return self._cache
 
     def fleet_options(self) -> dict[str, Any]:
-        """The Redis tier's options: each ``--redis-*`` option, else its variable."""
-        found = env_options()
-        if self.args.redis_url:
-            found["redis_url"] = self.args.redis_url
+        """The Redis tier's options: each ``--redis-*`` option, else its variable.
+
+        A bad ``--redis-url`` is a usage error; a bad ``$DBP_REDIS_URL`` is warned
+        about and ignored (see :func:`dbp.cache.fleet.env_options`).
+        """
+        redis_url = self.args.redis_url
+        if redis_url:
+            try:
+                check_fleet_url(redis_url, "--redis-url")
+            except (ImportError, ValueError) as exc:
+                raise UsageError(str(exc)) from None
+        found = env_options(LOGGER, redis_url)
         for option in ENV_TLS:
             given = getattr(self.args, option, None)
             if given:
