@@ -77,33 +77,53 @@ def refresh_start(created: float, expires: float, refresh_ahead: float) -> float
     return expires - refresh_ahead * (expires - created)
 
 
-def lookup(cache: TieredCache, key: str, policy: Policy, *, due_is_miss: bool = False) -> Plan:
+def lookup(
+    cache: TieredCache,
+    key: str,
+    policy: Policy,
+    *,
+    due_is_miss: bool = False,
+    upto: int | None = None,
+    remote: bool = True,
+) -> Plan:
     """The nearest fresh value as :class:`Found`, promoted into nearer tiers, or ``MISS``.
 
     With ``due_is_miss`` an entry already due for refresh-ahead counts as a miss
     (a background refresh uses this to notice that another process refreshed).
+    ``upto`` looks at the nearest tiers only; ``remote=False`` skips network tiers
+    (a re-check whose remote answer comes with the lock, in the same round trip).
     """
-    now = cache.clock.time()
     ttls = policy.ttls
-    for index, store in enumerate(cache.stores):
-        if ttls[index] <= 0:
+    for index, store in enumerate(cache.stores[:upto]):
+        if ttls[index] <= 0 or (store.remote and not remote):
             continue
         entry = yield from on_store(store, "get", key)
         if entry is MISS:
             continue
-        if index == 0:
-            refresh_at = entry.refresh_at
-        elif policy.refresh_ahead > 0:
-            refresh_at = refresh_start(entry.created, entry.expires, policy.refresh_ahead)
-        else:  # the usual case: no refresh-ahead, no call
-            refresh_at = math.inf
-        due = refresh_at <= now
-        if due and due_is_miss:
+        judged = judge(cache, entry, index, policy, due_is_miss)
+        if judged is None:
             continue
         if index and max(ttls[:index]) > 0:  # a nearer tier to copy it into
-            yield from promote(cache, key, entry, index, policy, refresh_at)
-        return Found(entry.value, store.name, due)
+            yield from promote(cache, key, entry, index, policy, judged[1])
+        return judged[0]
     return MISS
+
+
+def judge(
+    cache: TieredCache, entry: Entry, index: int, policy: Policy, due_is_miss: bool
+) -> tuple[Found, float] | None:
+    """``entry`` (fresh, from tier ``index``) as (:class:`Found`, refresh time), or None if due
+    and ``due_is_miss``."""
+    if index == 0:
+        refresh_at = entry.refresh_at
+    elif policy.refresh_ahead > 0:
+        refresh_at = refresh_start(entry.created, entry.expires, policy.refresh_ahead)
+    else:  # the usual case: no refresh-ahead, no call
+        refresh_at = math.inf
+    due = refresh_at <= cache.clock.time()
+    if due and due_is_miss:
+        return None
+    return Found(entry.value, cache.stores[index].name, due), refresh_at
 
 
 def promote(
@@ -222,12 +242,21 @@ def fill(
     fences: list[object | None] = []
     failed = False
     try:
-        for store, ttl in zip(cache.stores, policy.ttls, strict=True):
-            lock = store.lock(key, policy.owner) if ttl > 0 else None
+        for index, (store, ttl) in enumerate(zip(cache.stores, policy.ttls, strict=True)):
+            # A remote tier's lock looks the key up in the same round trip.
+            finds = recheck and not due_is_miss and store.remote
+            lock = store.lock(key, policy.owner, find=finds) if ttl > 0 else None
             fences.append(None)
             if lock is None:
                 continue
             taken = yield Io(lock, "acquire", cache.lock_timeout)
+            entry = lock.found
+            if isinstance(entry, Entry) and (judged := judge(cache, entry, index, policy, False)):
+                # another host filled it meanwhile: served, promoted, counted as a hit
+                if index and max(policy.ttls[:index]) > 0:
+                    yield from promote(cache, key, entry, index, policy, judged[1])
+                count_hit(policy, judged[0].tier)
+                return judged[0].value
             if taken is False:
                 cache.logger.warning(
                     "dbp cache: waited %.0fs for another process computing %r; computing it here",
@@ -239,7 +268,8 @@ def fill(
             held.append(lock)
             fences[-1] = lock.fence
             if recheck:
-                found = yield from lookup(cache, key, policy, due_is_miss=due_is_miss)
+                upto = index if finds else index + 1  # (this tier's answer came with its lock)
+                found = yield from lookup(cache, key, policy, due_is_miss=due_is_miss, upto=upto)
                 if found is not MISS:
                     count_hit(policy, found.tier)
                     return found.value
