@@ -5,6 +5,10 @@ PING, and can freeze (SIGSTOP), thaw, kill (SIGKILL) and restart it on the same
 port. ``redis_cluster`` starts a three-node Redis Cluster with ``redis-cli --cluster
 create``. Without the binaries the tests skip, naming the Debian package, except
 under ``CI=true``, where they fail: CI must not pass by skipping them.
+
+Both run in flavours (fixture parameters): ``plain``; ``restricted``, a server
+refusing what ElastiCache Serverless refuses (:data:`SERVERLESS_CONFIG`); and, for
+the cluster, ``tls`` (certificates from :mod:`tls_files`, made at test time).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +25,30 @@ from pathlib import Path
 
 import pytest
 
+from tls_files import TLSFiles, make_tls_files
+
 _START_TIMEOUT = 5.0
+
+#: What ElastiCache Serverless refuses (its docs' list), refused here too: every
+#: Redis test runs against a server started with this config as well ("restricted").
+SERVERLESS_CONFIG = "\n".join(
+    [
+        *(
+            f'rename-command {name} ""'
+            for name in (
+                "KEYS", "PSUBSCRIBE", "PUNSUBSCRIBE", "CONFIG", "FUNCTION", "FCALL", "FCALL_RO",
+                "WAIT", "MOVE", "SWAPDB", "MONITOR", "FLUSHALL", "FLUSHDB", "SELECT",
+            )
+        ),
+        # whole commands are renamed above; CLIENT and SCRIPT subcommands are refused by ACL
+        "user default on nopass ~* &* +@all -client|tracking -client|caching -client|id "
+        "-client|list -client|kill -client|info -client|pause -client|unpause "
+        "-client|getredir -client|no-evict -client|trackinginfo -client|unblock -script|kill",
+    ]
+)  # fmt: skip
+
+#: Ports of TLS servers, and the client context to reach them (for :func:`command`).
+_TLS_PORTS: dict[int, ssl.SSLContext] = {}
 
 
 def require_redis() -> None:
@@ -64,7 +92,9 @@ def command(port: int, *args: str, timeout: float = 0.5) -> bytes:
     payload = f"*{len(args)}\r\n".encode() + b"".join(
         f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args
     )
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        tls = _TLS_PORTS.get(port)
+        s = tls.wrap_socket(raw, server_hostname="localhost") if tls is not None else raw
         s.sendall(payload)
         reply = s.recv(65536)
         # A bulk reply may come in pieces; enough for the short replies the fixtures read.
@@ -76,22 +106,41 @@ def command(port: int, *args: str, timeout: float = 0.5) -> bytes:
 class RedisServer:
     """One redis-server process; ``url`` points at it."""
 
-    def __init__(self, directory: Path, port: int | None = None, *extra: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int | None = None,
+        *extra: str,
+        tls: TLSFiles | None = None,
+        config: str | None = None,
+    ) -> None:
         self.directory = directory
         self.port = port if port is not None else free_port()
         self.extra = extra
+        self.tls = tls  # serve TLS only, on ``port``
+        self.config = config  # a redis.conf text (e.g. SERVERLESS_CONFIG)
         self.process: subprocess.Popen[bytes] | None = None
         self.stopped = False
 
     @property
     def url(self) -> str:
+        if self.tls is not None:  # a host name, so the certificate's name is checked
+            return f"rediss://localhost:{self.port}/0"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def argv(self) -> list[str]:
+        head = ["redis-server"]
+        if self.config is not None:
+            path = self.directory / "redis.conf"
+            path.write_text(self.config + "\n")
+            head.append(str(path))
+        if self.tls is not None:
+            _TLS_PORTS[self.port] = self.tls.client_context()
+            head += ["--port", "0", "--tls-port", str(self.port), *self.tls.server_args()]
+        else:
+            head += ["--port", str(self.port)]
         return [
-            "redis-server",
-            "--port",
-            str(self.port),
+            *head,
             "--bind",
             "127.0.0.1",
             "--save",
@@ -176,8 +225,12 @@ class RedisServer:
 class RedisClusterNodes:
     """Three cluster-enabled redis-servers joined by ``redis-cli --cluster create``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, *, tls: TLSFiles | None = None, config: str | None = None
+    ) -> None:
+        self.tls = tls
         self.nodes: list[RedisServer] = []
+        cluster_tls = ("--tls-cluster", "yes") if tls is not None else ()
         for i in range(3):
             port = free_port(with_bus=True)
             self.nodes.append(
@@ -190,11 +243,16 @@ class RedisClusterNodes:
                     "nodes.conf",
                     "--cluster-node-timeout",
                     "3000",
+                    *cluster_tls,
+                    tls=tls,
+                    config=config,
                 )
             )
 
     @property
     def url(self) -> str:
+        if self.tls is not None:  # the CA through the URL, as a user may pass it
+            return f"rediss+cluster://127.0.0.1:{self.nodes[0].port}/0?ssl_ca_certs={self.tls.ca}"
         return f"redis+cluster://127.0.0.1:{self.nodes[0].port}/0"
 
     def start(self) -> RedisClusterNodes:
@@ -204,6 +262,7 @@ class RedisClusterNodes:
         subprocess.run(
             [
                 "redis-cli",
+                *(self.tls.cli_args() if self.tls is not None else ()),
                 "--cluster",
                 "create",
                 *addresses,
@@ -227,22 +286,51 @@ class RedisClusterNodes:
             node.close()
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A fresh, empty redis-server for one test (it may be frozen or killed)."""
+def refused_commands(port: int) -> dict[str, int]:
+    """The server's error counts by error code (``INFO errorstats``): what it refused."""
+    reply = command(port, "INFO", "errorstats").decode()
+    return {
+        line.split(":")[0].removeprefix("errorstat_"): int(line.split("count=")[1])
+        for line in reply.splitlines()
+        if line.startswith("errorstat_")
+    }
+
+
+@pytest.fixture(params=["plain", "restricted"])
+def redis_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RedisServer]:
+    """A fresh, empty redis-server for one test (it may be frozen or killed).
+
+    Every test using it runs twice: against a plain server and against one that
+    refuses what ElastiCache Serverless refuses (``restricted``).
+    """
     require_redis()
-    server = RedisServer(tmp_path / "redis").start()
+    config = SERVERLESS_CONFIG if request.param == "restricted" else None
+    server = RedisServer(tmp_path / "redis", config=config).start()
     try:
         yield server
     finally:
         server.close()
 
 
-@pytest.fixture(scope="module")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
-    """A three-node Redis Cluster shared by one test module (tests use distinct prefixes)."""
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A throwaway CA, a server certificate for localhost/127.0.0.1 and a client one."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module", params=["plain", "tls", "restricted"])
+def redis_cluster(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[RedisClusterNodes]:
+    """A three-node Redis Cluster shared by one test module (tests use distinct prefixes).
+
+    In three flavours: plain text, TLS only, and refusing Serverless's commands.
+    """
     require_redis()
-    cluster = RedisClusterNodes(tmp_path_factory.mktemp("redis-cluster"))
+    directory = tmp_path_factory.mktemp("redis-cluster")
+    tls = make_tls_files(directory / "tls") if request.param == "tls" else None
+    config = SERVERLESS_CONFIG if request.param == "restricted" else None
+    cluster = RedisClusterNodes(directory, tls=tls, config=config)
     try:
         yield cluster.start()
     finally:

@@ -164,6 +164,9 @@ def test_every_figure_equals_cache_info_across_threads_and_asyncio(tmp_path, rea
     assert async_durations.sum >= 0.02  # two calls of at least 10 ms each
 
 
+# One flavour only: the instruments add up by function name across the process, and a
+# second run of this very function (the "restricted" server) would add to the first's.
+@pytest.mark.parametrize("redis_server", ["plain"], indirect=True)
 def test_redis_hits_faults_and_the_breaker_state(tmp_path, reader, redis_server):
     def host(name: str) -> TieredCache:
         return TieredCache(
@@ -194,7 +197,8 @@ def test_redis_hits_faults_and_the_breaker_state(tmp_path, reader, redis_server)
         redis_server.kill()
         for region in ("r1", "r2", "r3", "r4"):  # computed locally, the breaker opens
             assert on_b(region) == {"region": region}
-        assert sum(second.redis.breaker.faults.values()) >= 3
+        # (a call stops at its first Redis fault, and the breaker opens after two in a row)
+        assert sum(second.redis.breaker.faults.values()) >= 2
 
         def faults_now() -> int:  # every breaker of the process (background subscribers too)
             return sum(
@@ -208,7 +212,7 @@ def test_redis_hits_faults_and_the_breaker_state(tmp_path, reader, redis_server)
         points = metrics_of(reader)
         after = faults_now()
         observed = value(points, "dbp.cache.redis.faults", **{"error.type": "ConnectionError"})
-        assert before >= 3 and before <= observed <= after
+        assert before >= 2 and before <= observed <= after
         assert points[breaker].value == 1  # open
     finally:
         first.close()

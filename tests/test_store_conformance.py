@@ -29,7 +29,7 @@ from dbp.cache.entry import Entry
 from dbp.cache.stores.contract import Store
 from dbp.cache.stores.disk import DiskStore
 from dbp.cache.stores.memory import MemoryStore
-from redis_server import RedisServer, require_redis
+from redis_server import SERVERLESS_CONFIG, RedisServer, require_redis
 
 StoreFactory = Callable[[Path, ManualClock], Any]
 
@@ -67,9 +67,14 @@ EXPIRES_ITSELF = {"redis"}
 
 @pytest.fixture(scope="module")
 def conformance_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """One redis-server for this module's Redis cases (each store has its own prefix)."""
+    """One redis-server for this module's Redis cases (each store has its own prefix).
+
+    It refuses what ElastiCache Serverless refuses: the contract holds there too.
+    """
     require_redis()
-    server = RedisServer(tmp_path_factory.mktemp("conformance-redis")).start()
+    server = RedisServer(
+        tmp_path_factory.mktemp("conformance-redis"), config=SERVERLESS_CONFIG
+    ).start()
     yield server
     server.close()
 

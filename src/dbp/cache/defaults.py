@@ -44,15 +44,15 @@ def default_cache() -> TieredCache:
             if _default is None:
                 import logging
 
-                from .fleet import url_from_environment
+                from .fleet import env_options
                 from .tiered import TieredCache
 
-                # $DBP_REDIS_URL: the fleet tier for the default cache (if usable)
+                # $DBP_REDIS_URL (and its TLS files): the fleet tier for the default
+                # cache, if usable
                 name = getattr(
                     _default_factory, "DEFAULT_LOGGER_NAME", TieredCache.DEFAULT_LOGGER_NAME
                 )
-                url = url_from_environment(logging.getLogger(name))
-                _default = _default_factory(**({"redis_url": url} if url else {}))
+                _default = _default_factory(**env_options(logging.getLogger(name)))
             cache = _default
     return cache
 

@@ -31,9 +31,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_REDIS_URL",
+    "ENV_TLS",
     "FleetOptions",
     "check_fleet_url",
     "connect_fleet",
+    "env_options",
     "url_from_environment",
 ]
 
@@ -67,6 +69,11 @@ class FleetOptions(NamedTuple):
     connect_timeout: float = 0.05
     secret: str | bytes | None = None
     lease_seconds: float = 30.0
+    ssl_ca_certs: str | os.PathLike[str] | None = None
+    ssl_certfile: str | os.PathLike[str] | None = None
+    ssl_keyfile: str | os.PathLike[str] | None = None
+    credential_provider: object = None
+    budget: float | None = None  # one call's total Redis wait (None: 2 socket time-outs)
 
     @classmethod
     def of(
@@ -78,6 +85,11 @@ class FleetOptions(NamedTuple):
         connect_timeout: float,
         secret: str | bytes | None,
         lease_seconds: float,
+        ssl_ca_certs: str | os.PathLike[str] | None = None,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
+        credential_provider: object = None,
+        budget: float | None = None,
     ) -> FleetOptions | None:
         """The options, or ``None`` without a URL; bad values raise naming them."""
         if url is None or url == "":
@@ -88,10 +100,21 @@ class FleetOptions(NamedTuple):
             ("redis_socket_timeout", socket_timeout),
             ("redis_connect_timeout", connect_timeout),
             ("redis_lease_seconds", lease_seconds),
+            *((("redis_budget", budget),) if budget is not None else ()),
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
-        return cls(url, prefix, seconds, socket_timeout, connect_timeout, secret, lease_seconds)
+        return cls(
+            url, prefix, seconds, socket_timeout, connect_timeout, secret, lease_seconds,
+            ssl_ca_certs, ssl_certfile, ssl_keyfile, credential_provider, budget,
+        )  # fmt: skip
+
+    @staticmethod
+    def lifetime(options: FleetOptions | None, default_days: float) -> float:
+        """The Redis tier's lifetime in seconds (default: the disk tier's default)."""
+        if options is None or options.ttl_seconds is None:
+            return default_days * 86_400.0
+        return options.ttl_seconds
 
 
 def url_from_environment(logger: logging.Logger) -> str | None:
@@ -157,6 +180,42 @@ class GenerationFile:
             unlink_quietly(temp)
 
 
+#: TLS files from the environment: ``TieredCache`` option -> variable.
+ENV_TLS = {
+    "redis_ssl_ca_certs": "DBP_REDIS_SSL_CA_CERTS",
+    "redis_ssl_certfile": "DBP_REDIS_SSL_CERTFILE",
+    "redis_ssl_keyfile": "DBP_REDIS_SSL_KEYFILE",
+}
+
+
+def env_options(logger: logging.Logger, url: str | None = None) -> dict[str, Any]:
+    """The fleet options set in the environment (``$DBP_REDIS_URL``, the TLS files).
+
+    ``url``: one given otherwise (the CLI's ``--redis-url``), with the environment's
+    TLS files. As for the URL, a TLS file that is not there is warned about once,
+    naming the variable, and the cache runs without the Redis tier, never failing calls.
+    """
+    url = url or url_from_environment(logger)
+    if url is None:
+        return {}
+    found: dict[str, Any] = {"redis_url": url}
+    for option, variable in ENV_TLS.items():
+        path = os.environ.get(variable)
+        if not path:
+            continue
+        if not os.path.isfile(path):
+            if path not in _warned_env_urls:
+                _warned_env_urls.add(path)
+                logger.warning(
+                    "dbp cache: %s=%r is not a readable file; running without the Redis tier",
+                    variable,
+                    path,
+                )
+            return {}
+        found[option] = path
+    return found
+
+
 def connect_fleet(cache: TieredCache, options: FleetOptions) -> Any:
     """Build the Redis store for ``cache`` and keep its local tiers in step with the fleet."""
     from .stores.redis import RedisStore  # importable: FleetOptions.of checked
@@ -172,6 +231,11 @@ def connect_fleet(cache: TieredCache, options: FleetOptions) -> Any:
         connect_timeout=options.connect_timeout,
         secret=options.secret,
         lease_seconds=options.lease_seconds,
+        ssl_ca_certs=options.ssl_ca_certs,
+        ssl_certfile=options.ssl_certfile,
+        ssl_keyfile=options.ssl_keyfile,
+        credential_provider=options.credential_provider,
+        budget=options.budget,
     )
     marker = (
         GenerationFile(cache.cache_dir, f"{store.url} {store.prefix}", cache.logger)

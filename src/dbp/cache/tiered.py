@@ -96,6 +96,11 @@ class TieredCache(Lifetimes):
         redis_connect_timeout: float = 0.05,
         redis_secret: str | bytes | None = None,
         redis_lease_seconds: float = 30.0,
+        redis_ssl_ca_certs: str | os.PathLike[str] | None = None,
+        redis_ssl_certfile: str | os.PathLike[str] | None = None,
+        redis_ssl_keyfile: str | os.PathLike[str] | None = None,
+        redis_credential_provider: object = None,
+        redis_budget: float | None = None,
     ) -> None:
         """Configure the tiers; nothing is created on disk until the first write.
 
@@ -114,11 +119,14 @@ class TieredCache(Lifetimes):
                 With ``disk_ttl_days=0`` the tiers are memory then Redis.
             redis_prefix: every Redis key starts with it (default ``dbp:``).
             redis_ttl_seconds: the Redis tier's lifetime (default: 3 days; 0 = off).
-            redis_socket_timeout / redis_connect_timeout: each Redis call's time
-                budget (default 50 ms); a slow or dead Redis never fails a call.
+            redis_socket_timeout / redis_connect_timeout: each Redis operation's time-out
+                (default 50 ms); a slow or dead Redis never fails a call.
+            redis_budget: one call's total wait on Redis (default 2 socket time-outs).
             redis_secret: HMAC key (>= 16 bytes) signing every Redis entry, so
                 whoever can write to Redis without it cannot plant values.
             redis_lease_seconds: the fleet lock's lease; longer than the slowest call.
+            redis_ssl_ca_certs / _certfile / _keyfile: ``rediss://``'s CA bundle, client cert, key.
+            redis_credential_provider: a redis-py CredentialProvider (``dbp.aws.ElastiCacheIAM``).
         """
         self.memory_ttl_seconds = ttl_seconds(
             memory_ttl_seconds, "memory_ttl_seconds", default=self.DEFAULT_MEMORY_TTL_SECONDS
@@ -153,13 +161,10 @@ class TieredCache(Lifetimes):
 
         fleet = FleetOptions.of(
             redis_url, redis_prefix, redis_ttl_seconds, redis_socket_timeout,
-            redis_connect_timeout, redis_secret, redis_lease_seconds,
+            redis_connect_timeout, redis_secret, redis_lease_seconds, redis_ssl_ca_certs,
+            redis_ssl_certfile, redis_ssl_keyfile, redis_credential_provider, redis_budget,
         )  # fmt: skip
-        self.redis_ttl_seconds = (
-            self.DEFAULT_DISK_TTL_DAYS * SECONDS_PER_DAY
-            if fleet is None or fleet.ttl_seconds is None
-            else fleet.ttl_seconds
-        )
+        self.redis_ttl_seconds = FleetOptions.lifetime(fleet, self.DEFAULT_DISK_TTL_DAYS)
         #: The tiers, nearest first.
         self.stores: tuple[Store, ...] = (self.memory, self.disk)
         self.flights = FlightTable()
@@ -374,11 +379,5 @@ class TieredCache(Lifetimes):
 
     def unstorable(self, owner: str, key: str, error: BaseException) -> None:
         """A result that can't be cached: warned once per owner, then at debug level."""
-        self._unstorable.log(
-            owner,
-            "dbp cache: result of %s for %r not cached (%s: %s)",
-            owner,
-            key,
-            type(error).__name__,
-            error,
-        )
+        message = "dbp cache: result of %s for %r not cached (%s: %s)"
+        self._unstorable.log(owner, message, owner, key, type(error).__name__, error)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from ..faults import FaultLog
 from ..locations import make_private_dirs
+from ..sentinel import MISS, Miss
 
 if TYPE_CHECKING:
     import filelock
@@ -123,6 +124,10 @@ class HostLock:
     @property
     def fence(self) -> object | None:
         return None  # a flock cannot lapse while its holder lives
+
+    @property
+    def found(self) -> Miss:
+        return MISS  # a host lock never looks up: local reads cost no round trip
 
     def acquire(self, timeout: float) -> bool | None:
         """Hold the lock within ``timeout`` seconds: True, False (busy) or None (unusable)."""

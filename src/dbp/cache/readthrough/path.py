@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ..budget import call_scope
 from ..keys import check_key
 from ..locks.flights import outcome_of
 from ..sentinel import MISS
@@ -58,17 +59,18 @@ class ReadThrough:
         ``policy`` defaults to the cache's lifetimes, owner ``None``.
         """
         key, policy = check_key(key), policy or self.cache.plain_policy
-        if not force:
-            found = drive(steps.lookup(self.cache, key, policy))
-            if found is not MISS:
-                return self._hit(key, found, compute, policy, is_async=False)
-        flights = self.cache.flights
-        flight, leader = flights.join(key)
-        if not leader:
-            return drive(steps.shared(self.cache, key, policy, *flight.outcome()))
-        with self._leading(flights, key, flight) as outcome:
-            outcome[0] = drive(self._fill(key, compute, policy, force))
-            return outcome[0]
+        with call_scope():  # one budget for the call's waits on remote tiers
+            if not force:
+                found = drive(steps.lookup(self.cache, key, policy))
+                if found is not MISS:
+                    return self._hit(key, found, compute, policy, is_async=False)
+            flights = self.cache.flights
+            flight, leader = flights.join(key)
+            if not leader:
+                return drive(steps.shared(self.cache, key, policy, *flight.outcome()))
+            with self._leading(flights, key, flight) as outcome:
+                outcome[0] = drive(self._fill(key, compute, policy, force))
+                return outcome[0]
 
     async def aget_or_compute(
         self, key: str, compute: Compute, policy: Policy | None = None, *, force: bool = False
@@ -84,29 +86,30 @@ class ReadThrough:
         import asyncio
 
         key, policy = check_key(key), policy or self.cache.plain_policy
-        if not force:
-            found = await adrive(steps.lookup(self.cache, key, policy))
-            if found is not MISS:
-                return self._hit(key, found, compute, policy, is_async=True)
+        with call_scope():  # one budget for the call's waits on remote tiers (its task too)
+            if not force:
+                found = await adrive(steps.lookup(self.cache, key, policy))
+                if found is not MISS:
+                    return self._hit(key, found, compute, policy, is_async=True)
 
-        def start() -> Coroutine[Any, Any, Any]:
-            return adrive(self._fill(key, compute, policy, force))
+            def start() -> Coroutine[Any, Any, Any]:
+                return adrive(self._fill(key, compute, policy, force))
 
-        task, started = self.cache.async_flights.join(key, start)
-        if task is None:  # the computation of ``key`` calls itself: compute inline
-            return await start()
-        if started:  # the task's outcome is this caller's: its value, or its error
-            return await asyncio.shield(task)
-        await asyncio.wait((task,))  # cancelling this caller leaves the task running
-        return await adrive(steps.shared(self.cache, key, policy, *outcome_of(task)))
+            task, started = self.cache.async_flights.join(key, start)
+            if task is None:  # the computation of ``key`` calls itself: compute inline
+                return await start()
+            if started:  # the task's outcome is this caller's: its value, or its error
+                return await asyncio.shield(task)
+            await asyncio.wait((task,))  # cancelling this caller leaves the task running
+            return await adrive(steps.shared(self.cache, key, policy, *outcome_of(task)))
 
     # -- shared pieces ------------------------------------------------------------------
     def _fill(
         self, key: str, compute: Callable[[], Any], policy: Policy, force: bool
     ) -> steps.Plan:
         """The leader re-checks the tiers (another flight may just have filled them), then fills."""
-        if not force:
-            found = yield from steps.lookup(self.cache, key, policy)
+        if not force:  # (a remote tier is looked up again by its lock, in the same round trip)
+            found = yield from steps.lookup(self.cache, key, policy, remote=False)
             if found is not MISS:
                 steps.count_hit(policy, found.tier)
                 return found.value
@@ -183,7 +186,8 @@ class ReadThrough:
         """A background refresh: fill; a failure is logged (the current value stays) and
         raised to the callers that joined the refresh's flight meanwhile."""
         try:
-            return (yield from steps.fill(self.cache, key, compute, policy, due_is_miss=True))
+            with call_scope():  # a refresh's own budget on remote tiers
+                return (yield from steps.fill(self.cache, key, compute, policy, due_is_miss=True))
         except Exception as exc:
             self.cache.logger.warning(
                 "dbp cache: refresh-ahead of %r for %s failed (%s: %s); the current value "

@@ -82,39 +82,55 @@ def refresh_start(created: float, expires: float, refresh_ahead: float) -> float
     return expires - refresh_ahead * (expires - created)
 
 
-def lookup(cache: TieredCache, key: str, policy: Policy, *, due_is_miss: bool = False) -> Plan:
+def lookup(
+    cache: TieredCache,
+    key: str,
+    policy: Policy,
+    *,
+    due_is_miss: bool = False,
+    upto: int | None = None,
+    remote: bool = True,
+) -> Plan:
     """The nearest fresh value as :class:`Found`, promoted into nearer tiers, or ``MISS``.
 
     With ``due_is_miss`` an entry already due for refresh-ahead counts as a miss
     (a background refresh uses this to notice that another process refreshed).
+    ``upto`` looks at the nearest tiers only; ``remote=False`` skips network tiers
+    (a re-check whose remote answer comes with the lock, in the same round trip).
     Every hit runs through here, so it does only what a hit needs: a store is read
-    by :func:`~.ops.on_store`'s rule written inline (no frame of its own), the clock
-    is read only for an entry that has a refresh time, and whether a nearer tier
-    wants a copy is known from the tiers that missed.
+    by :func:`~.ops.on_store`'s rule written inline (no frame of its own), and the
+    enabled tiers passed over are the nearer ones that get a copy.
     """
     ttls = policy.ttls
-    nearer = False  # an enabled nearer tier had nothing fresh: it gets a copy
-    for index, store in enumerate(cache.stores):
+    nearer = False  # an enabled nearer tier had nothing fresh (or was not read)
+    for index, store in enumerate(cache.stores[:upto]):
         if ttls[index] <= 0:
             continue
-        entry = (yield Io(store, "get", key)) if store.remote else store.get(key)
-        if entry is MISS:
-            nearer = True
-            continue
-        if index == 0:
-            refresh_at = entry.refresh_at
-        elif policy.refresh_ahead > 0:
-            refresh_at = refresh_start(entry.created, entry.expires, policy.refresh_ahead)
-        else:  # the usual case: no refresh-ahead, no call
-            refresh_at = math.inf
-        due = refresh_at != math.inf and refresh_at <= cache.clock.time()
-        if due and due_is_miss:
-            nearer = True
-            continue
-        if nearer:
-            yield from promote(cache, key, entry, index, policy, refresh_at)
-        return _found((entry.value, store.name, due))
+        if remote or not store.remote:
+            entry = (yield Io(store, "get", key)) if store.remote else store.get(key)
+            if entry is not MISS and (judged := judge(cache, entry, index, policy, due_is_miss)):
+                if nearer:
+                    yield from promote(cache, key, entry, index, policy, judged[1])
+                return judged[0]
+        nearer = True
     return MISS
+
+
+def judge(
+    cache: TieredCache, entry: Entry, index: int, policy: Policy, due_is_miss: bool
+) -> tuple[Found, float] | None:
+    """``entry`` (fresh, from tier ``index``) as (:class:`Found`, refresh time), or None if due
+    and ``due_is_miss``."""
+    if index == 0:
+        refresh_at = entry.refresh_at
+    elif policy.refresh_ahead > 0:
+        refresh_at = refresh_start(entry.created, entry.expires, policy.refresh_ahead)
+    else:  # the usual case: no refresh-ahead, no call
+        refresh_at = math.inf
+    due = refresh_at != math.inf and refresh_at <= cache.clock.time()  # no clock read usually
+    if due and due_is_miss:
+        return None
+    return _found((entry.value, cache.stores[index].name, due)), refresh_at
 
 
 def promote(
@@ -233,12 +249,21 @@ def fill(
     fences: list[object | None] = []
     failed = False
     try:
-        for store, ttl in zip(cache.stores, policy.ttls, strict=True):
-            lock = store.lock(key, policy.owner) if ttl > 0 else None
+        for index, (store, ttl) in enumerate(zip(cache.stores, policy.ttls, strict=True)):
+            # A remote tier's lock looks the key up in the same round trip.
+            finds = recheck and not due_is_miss and store.remote
+            lock = store.lock(key, policy.owner, find=finds) if ttl > 0 else None
             fences.append(None)
             if lock is None:
                 continue
             taken = yield Io(lock, "acquire", cache.lock_timeout)
+            entry = lock.found
+            if isinstance(entry, Entry) and (judged := judge(cache, entry, index, policy, False)):
+                # another host filled it meanwhile: served, promoted, counted as a hit
+                if index and max(policy.ttls[:index]) > 0:
+                    yield from promote(cache, key, entry, index, policy, judged[1])
+                count_hit(policy, judged[0].tier)
+                return judged[0].value
             if taken is False:
                 cache.logger.warning(
                     "dbp cache: waited %.0fs for another process computing %r; computing it here",
@@ -250,7 +275,8 @@ def fill(
             held.append(lock)
             fences[-1] = lock.fence
             if recheck:
-                found = yield from lookup(cache, key, policy, due_is_miss=due_is_miss)
+                upto = index if finds else index + 1  # (this tier's answer came with its lock)
+                found = yield from lookup(cache, key, policy, due_is_miss=due_is_miss, upto=upto)
                 if found is not MISS:
                     count_hit(policy, found.tier)
                     return found.value

@@ -63,6 +63,12 @@ class KeyLock(Protocol):
     def fence(self) -> object | None: ...
     @property
     def holder_failed(self) -> bool: ...
+    @property
+    def found(self) -> Entry | Miss:
+        """A fresh entry the lock found instead of being taken (made with ``find``), else MISS.
+
+        Then another host filled the key: no need to compute it, nor to look again.
+        """
 
 
 @runtime_checkable
@@ -110,11 +116,12 @@ class Store(Protocol):
         """Every stored entry's facts (not its value)."""
         ...
 
-    def lock(self, key: str, owner: str | None = None) -> KeyLock | None:
+    def lock(self, key: str, owner: str | None = None, *, find: bool = False) -> KeyLock | None:
         """The per-key lock of this store's scope, or ``None`` if it needs none.
 
         ``owner`` is whose entry the holder will write: a store may refuse that
-        write when ``clear(owner)`` ran meanwhile.
+        write when ``clear(owner)`` ran meanwhile. ``find``: a remote store's lock
+        looks the key up in the same round trip (see :attr:`KeyLock.found`).
         """
         ...
 

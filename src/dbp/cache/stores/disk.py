@@ -108,8 +108,9 @@ class DiskStore:
     def ensure_directory(self) -> None:
         make_private_dirs(self.directory)
 
-    def lock(self, key: str, owner: str | None = None) -> HostLock:
-        """The host lock of ``key``: a lock file beside the entries."""
+    def lock(self, key: str, owner: str | None = None, *, find: bool = False) -> HostLock:
+        """The host lock of ``key``: a lock file beside the entries (``find``: no use, reads
+        of local files cost no round trip)."""
         return self.locks.lock(key, file_name(key)[: -len(SUFFIX)])
 
     def _report(self, action: str, path: str, exc: OSError, consequence: str) -> None:

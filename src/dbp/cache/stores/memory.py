@@ -141,7 +141,7 @@ class MemoryStore:
                 del self._slots[k]
             return len(doomed)
 
-    def lock(self, key: str, owner: str | None = None) -> None:
+    def lock(self, key: str, owner: str | None = None, *, find: bool = False) -> None:
         """No lock of its own: the in-process flight already makes one caller compute."""
         return
 

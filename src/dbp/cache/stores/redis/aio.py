@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,7 +22,7 @@ from ...sentinel import MISS, Miss
 from ..cleared import EVERYTHING, Cleared
 from .client import build_async
 from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, Connection, RedisCore, check_owner
-from .lease import Busy, Taken
+from .lease import Acquired
 
 __all__ = ["AsyncRedisOps"]
 
@@ -47,16 +48,22 @@ class AsyncRedisOps(RedisCore):
                     self._async[loop] = conn
         return conn
 
-    async def _aguard(self, call: Callable[[Connection], Awaitable[Any]]) -> Any:
-        """``await call(connection)``, or FAILED when Redis fails or the breaker is open."""
-        if not self.breaker.allow():
+    async def _aguard(
+        self, call: Callable[[Connection], Awaitable[Any]], *, charge: bool = True
+    ) -> Any:
+        """The asyncio twin of ``RedisStore._guard`` (the budget's limit by ``wait_for``)."""
+        budget = self.opening()
+        if budget is False:
             return FAILED
+        started = time.monotonic()
+        limit = self.limit(budget, charge)
         try:
-            result = await call(self._aconn())
+            pending = call(self._aconn())
+            result = await (pending if limit is None else asyncio.wait_for(pending, limit))
         except REDIS_ERRORS as exc:
-            self.breaker.failure(exc)
+            self.closing(budget, started, exc, charge)
             return FAILED
-        self.breaker.success()
+        self.closing(budget, started, None, charge)
         return result
 
     async def aget(self, key: str, *, stale: bool = False) -> Entry | Miss:
@@ -83,7 +90,9 @@ class AsyncRedisOps(RedisCore):
         if packed is None:
             return True  # already past its stale window: nothing worth storing
         keys, args = self.write_call(key, packed, entry.created, fence)
-        return bool(await self._aguard(lambda c: c.set_entry(keys=keys, args=args)) == 1)
+        result = await self._aguard(lambda c: c.set_entry(keys=keys, args=args))
+        self.wrote(fence, result)
+        return bool(result == 1)
 
     async def adelete(self, key: str) -> bool:
         """The asyncio twin of ``delete``."""
@@ -143,10 +152,11 @@ class AsyncRedisOps(RedisCore):
 
     # -- the lease's Redis side (see lease.LeaseOps) ------------------------
     async def try_acquire_async(
-        self, key: str, token: str, owner: str | None, ms: int
-    ) -> Taken | Busy | None:
-        keys, args = self.acquire_call(key, token, owner, ms)
-        return self.acquire_result(await self._aguard(lambda c: c.acquire(keys=keys, args=args)))
+        self, key: str, token: str, owner: str | None, ms: int, find: bool, charge: bool
+    ) -> Acquired:
+        keys, args = self.acquire_call(key, token, owner, ms, find)
+        reply = await self._aguard(lambda c: c.acquire(keys=keys, args=args), charge=charge)
+        return self.acquire_result(key, reply)
 
     async def release_lease_async(self, key: str, token: str, failed: bool, ms: int) -> bool:
         keys, args = self.release_call(key, token, failed, ms)

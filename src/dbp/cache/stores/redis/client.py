@@ -19,16 +19,37 @@ within a small budget or not at all, so nothing here is left to a default.
   frozen server costs one ``socket_timeout``.
 - Clients are built lazily (a cluster client connects when built) and never at
   import: importing :mod:`dbp.cache` does not import redis.
+- A connection costs no round trip beyond its handshake: RESP2 without
+  ``HELLO`` and no ``CLIENT SETINFO`` (a call's Redis budget pays for them).
+- A blocking read waits at most :data:`OP_TIMEOUT` when set (the call's Redis
+  budget left, when below the socket time-out): redis-py has no per-command
+  time-out, so the connection classes set it on the socket for that read.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BadRedisURL", "ClientOptions", "build_async", "build_sync", "check_url", "redact"]
+from .tls import TLSOptions
+
+__all__ = [
+    "OP_TIMEOUT",
+    "BadRedisURL",
+    "ClientOptions",
+    "build_async",
+    "build_sync",
+    "check_url",
+    "redact",
+]
+
+#: The current blocking operation's read time-out, when below the socket time-out.
+OP_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "dbp_redis_op_timeout", default=None
+)
 
 _SINGLE = {"redis", "rediss", "unix"}
 _CLUSTER = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
@@ -94,6 +115,8 @@ class ClientOptions:
     connect_timeout: float
     retries: int
     health_check_interval: float
+    tls: TLSOptions | None = None  # for rediss:// URLs
+    credential_provider: Any = None  # a redis-py CredentialProvider (e.g. ElastiCache IAM)
 
     @classmethod
     def build(
@@ -104,10 +127,19 @@ class ClientOptions:
         connect_timeout: object,
         retries: object,
         health_check_interval: object,
+        tls: dict[str, object] | None = None,
+        credential_provider: object = None,
     ) -> ClientOptions:
         cluster, native = _split_scheme(url, "redis url")
         if retries not in (0, 1) or isinstance(retries, bool):
             raise ValueError(f"redis retries must be 0 or 1, got {retries!r}")
+        if credential_provider is not None and not callable(
+            getattr(credential_provider, "get_credentials", None)
+        ):
+            raise TypeError(
+                "redis_credential_provider must be a redis-py CredentialProvider "
+                f"(with get_credentials()), not {credential_provider!r}"
+            )
         options = cls(
             native,
             cluster,
@@ -115,20 +147,40 @@ class ClientOptions:
             _positive("connect_timeout", connect_timeout),
             int(retries),
             _positive("health_check_interval", health_check_interval, allow_zero=True),
+            TLSOptions.build(native, **(tls or {})),
+            credential_provider,
         )
         _check_options(options, str(url), "redis url")
         return options
 
     def kwargs(self, *, socket_timeout: float | None = None) -> dict[str, Any]:
         """Keyword arguments for redis-py: every time-out explicit."""
-        kwargs: dict[str, Any] = {
+        found: dict[str, Any] = {
             "socket_timeout": self.socket_timeout if socket_timeout is None else socket_timeout,
             "socket_connect_timeout": self.connect_timeout,
             "health_check_interval": self.health_check_interval,
+            "protocol": 2,
+            **_NO_SETINFO,
         }
         if not self.url.startswith("unix:"):  # a Unix socket connection takes no keepalive
-            kwargs["socket_keepalive"] = True
-        return kwargs
+            found["socket_keepalive"] = True
+        if self.tls is not None:
+            found.update(self.tls.kwargs())
+        if self.credential_provider is not None:
+            found["credential_provider"] = self.credential_provider
+        return found
+
+
+def _no_setinfo() -> dict[str, Any]:
+    """Keyword arguments that turn ``CLIENT SETINFO`` off, in this redis-py's terms."""
+    try:
+        import redis.driver_info  # noqa: F401  (redis-py 7.1+: lib_name is deprecated)
+    except ImportError:
+        return {"lib_name": None, "lib_version": None}
+    return {"driver_info": None}
+
+
+_NO_SETINFO = _no_setinfo()
 
 
 def _split_scheme(url: object, name: str) -> tuple[bool, str]:
@@ -195,6 +247,8 @@ def build_sync(options: ClientOptions, *, socket_timeout: float | None = None) -
 
     retry = Retry(NoBackoff(), options.retries, supported_errors=(RedisConnectionError,))
     kwargs = options.kwargs(socket_timeout=socket_timeout)
+    kwargs["connection_class"] = _bounded(options.url)
+    kwargs["retry_on_error"] = [RedisConnectionError]  # redis-py 5.x retries only these
     if options.cluster:
         from redis.cluster import RedisCluster
 
@@ -213,5 +267,39 @@ def build_async(options: ClientOptions) -> Any:
     if options.cluster:
         from redis.asyncio.cluster import RedisCluster
 
-        return RedisCluster.from_url(options.url, retry=retry, **options.kwargs())
-    return Redis.from_url(options.url, retry=retry, **options.kwargs())
+        return RedisCluster.from_url(
+            options.url, retry=retry, retry_on_error=[RedisConnectionError], **options.kwargs()
+        )
+    return Redis.from_url(
+        options.url, retry=retry, retry_on_error=[RedisConnectionError], **options.kwargs()
+    )
+
+
+def _bounded(url: str) -> Any:
+    """redis-py's connection class for ``url``, its reads bounded by :data:`OP_TIMEOUT`."""
+    from redis.connection import Connection, SSLConnection, UnixDomainSocketConnection
+
+    scheme = url.split("://", 1)[0].lower()
+    base = {"rediss": SSLConnection, "unix": UnixDomainSocketConnection}.get(scheme, Connection)
+    return _BOUNDED.get(base) or _BOUNDED.setdefault(base, _make_bounded(base))
+
+
+_BOUNDED: dict[type, type] = {}
+
+
+def _make_bounded(base: type) -> type:
+    class Bounded(base):  # type: ignore[misc]
+        def read_response(self, *args: Any, **kwargs: Any) -> Any:
+            limit = OP_TIMEOUT.get()
+            sock = getattr(self, "_sock", None)
+            if limit is None or sock is None:
+                return super().read_response(*args, **kwargs)
+            sock.settimeout(limit)
+            try:
+                return super().read_response(*args, **kwargs)
+            finally:
+                if self._sock is sock:  # (a failed read disconnects: no socket left)
+                    sock.settimeout(self.socket_timeout)
+
+    Bounded.__name__ = Bounded.__qualname__ = f"Bounded{base.__name__}"
+    return Bounded

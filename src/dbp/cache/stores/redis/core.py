@@ -11,12 +11,14 @@ import asyncio
 import logging
 import math
 import secrets
+import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from redis.exceptions import RedisClusterException, RedisError
 
 from ... import codec, envelope
+from ...budget import Allowance, allowance
 from ...clock import Clock
 from ...entry import Entry
 from ...faults import FaultLog
@@ -27,7 +29,8 @@ from .client import ClientOptions, redact
 from .generation import Follower
 from .integrity import Signer, check_secret
 from .keys import Namer
-from .lease import Busy, Fence, Taken
+from .lease import Acquired, Busy, Fence, Taken
+from .tls import explain
 
 __all__ = [
     "FAILED",
@@ -93,12 +96,17 @@ class RedisCore:
         socket_timeout: float = 0.05,
         connect_timeout: float = 0.05,
         retries: int = 1,
-        health_check_interval: float = 30.0,
+        health_check_interval: float = 0.0,
         secret: str | bytes | None = None,
         lease_seconds: float = 30.0,
-        breaker_threshold: int = 3,
+        budget: float | None = None,
+        breaker_threshold: int = 2,
         breaker_backoff: float = 1.0,
         breaker_max_backoff: float = 30.0,
+        ssl_ca_certs: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        credential_provider: object = None,
     ) -> None:
         self.options = ClientOptions.build(
             url,
@@ -106,6 +114,8 @@ class RedisCore:
             connect_timeout=connect_timeout,
             retries=retries,
             health_check_interval=health_check_interval,
+            tls={"ca_certs": ssl_ca_certs, "certfile": ssl_certfile, "keyfile": ssl_keyfile},
+            credential_provider=credential_provider,
         )
         if not callable(data_version):
             raise TypeError(
@@ -117,6 +127,8 @@ class RedisCore:
         self.url = redact(url)
         self.default_ttl = _number("default_ttl", default_ttl)
         self.lease_seconds = _number("lease_seconds", lease_seconds, 0.001)
+        # One call's total wait on Redis: by default two socket time-outs (100 ms).
+        self.budget = _number("budget", 2 * socket_timeout if budget is None else budget)
         self._clock = clock
         self._logger = logger
         self._data_version = data_version
@@ -136,6 +148,44 @@ class RedisCore:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r}, prefix={self.prefix!r})"
+
+    # -- health (the breaker's view of Redis; also the subscriber's) -------------
+    def success(self) -> None:
+        self.breaker.success()
+
+    def failure(self, exc: BaseException) -> None:
+        """A fault of Redis: a failed certificate check is named as such."""
+        self.breaker.failure(explain(exc, self.options.tls))
+
+    # -- the fail-open guard's bookkeeping (per call: :mod:`dbp.cache.budget`) --------
+    def opening(self) -> Allowance | Literal[False] | None:
+        """Before an operation: False to skip Redis, else this call's allowance (or None).
+
+        Skipped: the breaker is open, or this call timed out on Redis or spent its budget.
+        """
+        budget = allowance(self, self.budget)
+        if (budget is not None and budget.closed) or not self.breaker.allow():
+            return False
+        return budget
+
+    def limit(self, budget: Allowance | None, charge: bool) -> float | None:
+        """The operation's time-out when the budget left is below the socket time-out."""
+        if budget is None or not charge or budget.left >= self.options.socket_timeout:
+            return None
+        return max(budget.left, 0.001)
+
+    def closing(
+        self, budget: Allowance | None, started: float, exc: BaseException | None, charge: bool
+    ) -> None:
+        """After an operation: charge its wait; after a fault the call skips Redis."""
+        if exc is not None:
+            if budget is not None:
+                budget.closed = True
+            self.failure(exc)
+            return
+        if budget is not None and charge:
+            budget.charge(time.monotonic() - started)
+        self.breaker.success()
 
     def data_version(self) -> envelope.DataVersion:
         return envelope.check_data_version(self._data_version())
@@ -191,11 +241,17 @@ class RedisCore:
             )
         names = self.namer.names(key)
         value, ms = packed
-        token, gen, ogen, owner = fence if fence is not None else ("", "", "", None)
+        token, gen, ogen, owner = fence[:4] if fence is not None else ("", "", "", None)
         owner_gen = self.namer.owner_generation(names.shard, owner)
         keys = [names.entry, names.lease, names.generation, owner_gen]
         args = [value, ms, repr(created), token, gen, ogen, self.signer.offset + 1]
         return keys, args
+
+    @staticmethod
+    def wrote(fence: object | None, result: object) -> None:
+        """After a fenced write ran: its script released the lease (landed or not)."""
+        if isinstance(fence, Fence) and result is not FAILED and fence.lease is not None:
+            fence.lease.written()
 
     @staticmethod
     def fresh_generation() -> str:
@@ -204,24 +260,33 @@ class RedisCore:
 
     # -- leases ------------------------------------------------------------
     def acquire_call(
-        self, key: str, token: str, owner: str | None, ms: int
+        self, key: str, token: str, owner: str | None, ms: int, find: bool
     ) -> tuple[list[str], list[Any]]:
         names = self.namer.names(key)
         owner_gen = self.namer.owner_generation(names.shard, owner)
-        keys = [names.lease, names.generation, owner_gen, names.lease + ":failed"]
+        keys = [names.lease, names.generation, owner_gen, names.lease + ":failed", names.entry]
         args = [
             token,
             ms,
             self.fresh_generation(),
             self.fresh_generation(),
             "0" if owner is None else "1",
+            "1" if find else "0",
+            repr(self._clock.time()),
+            self.signer.offset + 1,
         ]
         return keys, args
 
-    @staticmethod
-    def acquire_result(reply: object) -> Taken | Busy | None:
+    def acquire_result(self, key: str, reply: object) -> Acquired:
+        """Taken (leased), Busy, a fresh entry found, or None (Redis unusable).
+
+        A found value that is not a trusted, current record of ``key`` (another data
+        version, say) is ``MISS``: the caller asks again without ``find``.
+        """
         if reply is FAILED or not isinstance(reply, (list, tuple)):
             return None  # not what the script returns: treat Redis as unusable
+        if len(reply) == 4:
+            return self.unpack(key, reply[3], False)
         if len(reply) == 2 and reply[0] == 0:
             return Busy(text(reply[1]))
         if len(reply) != 3:
@@ -318,15 +383,28 @@ def text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class Connection(NamedTuple):
-    """A client (sync or async) and its registered scripts."""
+class Script(NamedTuple):
+    """A Lua script sent whole with ``EVAL``: one round trip whatever the server's
+    script cache holds (redis-py's ``register_script`` costs three on a fresh or
+    failed-over server: ``EVALSHA``, ``SCRIPT LOAD``, ``EVALSHA``). Redis caches the
+    compiled script by its hash either way; the text is under 1.5 kB."""
 
     client: Any
-    acquire: Any
-    release: Any
-    set_entry: Any
-    current_generation: Any
-    replace_generation: Any
+    source: str
+
+    def __call__(self, *, keys: list[str], args: list[Any]) -> Any:
+        return self.client.eval(self.source, len(keys), *keys, *args)
+
+
+class Connection(NamedTuple):
+    """A client (sync or async) and its scripts."""
+
+    client: Any
+    acquire: Script
+    release: Script
+    set_entry: Script
+    current_generation: Script
+    replace_generation: Script
 
     @classmethod
     def of(cls, client: Any) -> Connection:
@@ -340,11 +418,11 @@ class Connection(NamedTuple):
 
         return cls(
             client,
-            client.register_script(ACQUIRE),
-            client.register_script(RELEASE),
-            client.register_script(SET_ENTRY),
-            client.register_script(CURRENT_GENERATION),
-            client.register_script(REPLACE_GENERATION),
+            Script(client, ACQUIRE),
+            Script(client, RELEASE),
+            Script(client, SET_ENTRY),
+            Script(client, CURRENT_GENERATION),
+            Script(client, REPLACE_GENERATION),
         )
 
 

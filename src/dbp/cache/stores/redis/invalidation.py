@@ -137,7 +137,7 @@ class Subscriber:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        delay = _MIN_RETRY
+        delay, failed = _MIN_RETRY, False
         while not self._stop.is_set():
             client: Any = None
             pubsub: Any = None
@@ -149,7 +149,10 @@ class Subscriber:
                 # Subscribed first, then read: no clear falls between the two.
                 self.follower.connected(self._read_generation(client))
                 self.subscribed.set()
-                self._health.success()
+                if failed:  # a working subscription (1 s time-out) says nothing about
+                    # commands answering in 50 ms: it ends only an outage it reported
+                    self._health.success()
+                    failed = False
                 delay = _MIN_RETRY
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=_POLL)
@@ -158,6 +161,7 @@ class Subscriber:
             except Exception as exc:  # redis errors and OSError: reconnect, never die
                 self.subscribed.clear()
                 self.follower.disconnected()
+                failed = True
                 self._health.failure(exc)  # other hosts' clears arrive after it reconnects
             finally:
                 self.subscribed.clear()

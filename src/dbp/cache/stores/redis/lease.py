@@ -12,6 +12,12 @@ the next holder's), and its write is fenced (see :class:`Fence`).
   one waits on a dead Redis; the caller computes locally.
 - Waiting polls with short, jittered, growing sleeps (5 ms to 100 ms), so waiters
   on many hosts do not poll in lock step.
+- Round trips: a lease made with ``find`` looks the key up in the same script
+  (a fresh entry is :attr:`RedisLease.found` instead of the lease: another host
+  filled it), and a fenced write releases the lease in its own script, so a miss
+  costs three round trips in all: look up, find-or-lease, write-and-release.
+  Polls after the first are waits on another host's call, not on Redis: they
+  are not charged to the call's Redis budget.
 - A holder whose call failed changes the key's failure mark as it lets go
   (``release(failed=True)``); a waiter that sees the mark changed between its first
   busy answer and the lease (``holder_failed``) calls at once rather than waiting
@@ -25,9 +31,12 @@ import math
 import random
 import secrets
 import time
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-__all__ = ["Busy", "Fence", "LeaseOps", "RedisLease", "Taken"]
+from ...entry import Entry
+from ...sentinel import MISS, Miss
+
+__all__ = ["Acquired", "Busy", "Fence", "LeaseOps", "RedisLease", "Taken"]
 
 _FIRST_POLL = 0.005
 _MAX_POLL = 0.1
@@ -45,6 +54,7 @@ class Fence(NamedTuple):
     generation: str
     owner_generation: str
     owner: str | None
+    lease: Any = None  # the RedisLease: a fenced write releases it (see ``written``)
 
 
 class Taken(NamedTuple):
@@ -61,16 +71,21 @@ class Busy(NamedTuple):
     failure_mark: str
 
 
+#: One attempt's answer: Taken, Busy, a fresh entry found (``find``), ``MISS`` (a value
+#: found that is not ours to serve: ask again without ``find``) or None (Redis unusable).
+Acquired = Taken | Busy | Entry | Miss | None
+
+
 class LeaseOps(Protocol):
     """The Redis side of a lease, provided by the store (fail-open, breaker-guarded)."""
 
     def try_acquire(
-        self, key: str, token: str, owner: str | None, ms: int
-    ) -> Taken | Busy | None: ...
+        self, key: str, token: str, owner: str | None, ms: int, find: bool, charge: bool
+    ) -> Acquired: ...
 
     async def try_acquire_async(
-        self, key: str, token: str, owner: str | None, ms: int
-    ) -> Taken | Busy | None: ...
+        self, key: str, token: str, owner: str | None, ms: int, find: bool, charge: bool
+    ) -> Acquired: ...
 
     def release_lease(self, key: str, token: str, failed: bool, ms: int) -> bool: ...
 
@@ -92,7 +107,9 @@ class RedisLease:
     compute, ``store.set(key, entry, fence=lease.fence)``, ``release``.
     """
 
-    def __init__(self, ops: LeaseOps, key: str, owner: str | None, seconds: float) -> None:
+    def __init__(
+        self, ops: LeaseOps, key: str, owner: str | None, seconds: float, *, find: bool = False
+    ) -> None:
         self._ops = ops
         self.key = key
         self.owner = owner
@@ -100,6 +117,18 @@ class RedisLease:
         self._fence: Fence | None = None
         #: Set by acquire: this caller waited and the holder it waited for failed.
         self.holder_failed = False
+        self._find = find
+        self._found: Entry | Miss = MISS
+        self._released = False  # by a fenced write's script
+
+    @property
+    def found(self) -> Entry | Miss:
+        """With ``find``: the fresh entry acquiring found instead of the lease (else MISS)."""
+        return self._found
+
+    def written(self) -> None:
+        """A fenced write released the lease in the same round trip: nothing left to free."""
+        self._released = True
 
     @property
     def fence(self) -> Fence | None:
@@ -119,9 +148,9 @@ class RedisLease:
 
     def acquire(self, timeout: float) -> bool | None:
         """Take the lease, polling up to ``timeout`` seconds; see the module docstring."""
-        tries = _Tries(self, timeout)
+        tries, ops = _Tries(self, timeout), self._ops
         while pause := tries.pause(
-            self._ops.try_acquire(self.key, tries.token, self.owner, self._ms)
+            ops.try_acquire(self.key, tries.token, self.owner, self._ms, self._find, tries.charge)
         ):
             time.sleep(pause)
         return tries.result
@@ -130,7 +159,9 @@ class RedisLease:
         """The asyncio twin of :meth:`acquire` (sleeps with ``asyncio.sleep``)."""
         tries = _Tries(self, timeout)
         ops, key, owner, ms = self._ops, self.key, self.owner, self._ms
-        while pause := tries.pause(await ops.try_acquire_async(key, tries.token, owner, ms)):
+        while pause := tries.pause(
+            await ops.try_acquire_async(key, tries.token, owner, ms, self._find, tries.charge)
+        ):
             await asyncio.sleep(pause)
         return tries.result
 
@@ -140,13 +171,13 @@ class RedisLease:
         ``failed``: the holder's call raised; its waiters then call at once.
         """
         fence, self._fence = self._fence, None
-        if fence is not None:
+        if fence is not None and not self._released:
             self._ops.release_lease(self.key, fence.token, failed, self._ms)
 
     async def release_async(self, *, failed: bool = False) -> None:
         """The asyncio twin of :meth:`release`."""
         fence, self._fence = self._fence, None
-        if fence is not None:
+        if fence is not None and not self._released:
             await self._ops.release_lease_async(self.key, fence.token, failed, self._ms)
 
     def __repr__(self) -> str:
@@ -156,7 +187,7 @@ class RedisLease:
 class _Tries:
     """One ``acquire``'s decisions, written once for the sync and the async loop."""
 
-    __slots__ = ("deadline", "first", "lease", "poll", "result", "token")
+    __slots__ = ("charge", "deadline", "first", "lease", "poll", "result", "token")
 
     def __init__(self, lease: RedisLease, timeout: float) -> None:
         self.deadline = time.monotonic() + _check_timeout(timeout)
@@ -165,16 +196,27 @@ class _Tries:
         self.poll = _FIRST_POLL
         self.first: Taken | Busy | None = None
         self.result: bool | None = None
+        self.charge = True  # the first try waits on Redis; later ones on another host's call
 
-    def pause(self, got: Taken | Busy | None) -> float:
+    def pause(self, got: Acquired) -> float:
         """Seconds to sleep before trying again, or 0: done, :attr:`result` says how."""
         if got is None:  # Redis unusable: at once, so no one waits on a dead server
             self.result = None
             return 0.0
+        if isinstance(got, Entry):  # a fresh entry: another host filled the key
+            self.lease._found, self.result = got, False
+            return 0.0
+        if got is MISS:  # a value we may not serve (another version): take the lease
+            self.lease._find = False
+            return 1e-6
+        assert isinstance(got, (Taken, Busy))
         self.first = self.first or got
         if isinstance(got, Taken):
             lease = self.lease
-            lease._fence = Fence(self.token, got.generation, got.owner_generation, lease.owner)
+            lease._released = False
+            lease._fence = Fence(
+                self.token, got.generation, got.owner_generation, lease.owner, lease
+            )
             lease.holder_failed = (
                 isinstance(self.first, Busy) and got.failure_mark != self.first.failure_mark
             )
@@ -185,5 +227,5 @@ class _Tries:
             self.result = False
             return 0.0
         pause = min(remaining, self.poll * random.uniform(0.5, 1.5))
-        self.poll = min(self.poll * 2, _MAX_POLL)
+        self.poll, self.charge = min(self.poll * 2, _MAX_POLL), False
         return pause

@@ -16,16 +16,42 @@ __all__ = [
     "WRITE_REFUSED_NEWER",
 ]
 
-#: KEYS: lease, generation, owner generation, failure mark.
-#: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's.
-#: Takes the lease only if free (never without PX) and returns the generations the
-#: holder's write will be checked against; a missing generation is created from
-#: the caller's random candidate (an evicted one thus never matches an old fence).
+#: Lua: the header (a table) of a stored value whose envelope starts at 1-based ``off``,
+#: or nil. Both scripts that read an entry's times start with it.
+_HEADER = """
+local function header_of(value, off)
+  local nl = string.find(value, '\\n', off, true)
+  if not nl then return nil end
+  local ok, header = pcall(cjson.decode, string.sub(value, off, nl - 1))
+  if ok and type(header) == 'table' then return header end
+  return nil
+end
+"""
+
+#: KEYS: lease, generation, owner generation, failure mark, entry.
+#: ARGV: token, lease ms, fresh generation, fresh owner generation, "1" to read the owner's,
+#: "1" to find, now, 1-based offset of the envelope in a stored value.
+#: With "find", an entry whose header says it is fresh at ``now`` is returned as
+#: ``{'', '', '', value}`` instead (the re-check and the lock in one round trip).
+#: Otherwise takes the lease only if free (never without PX), or already ours (a
+#: retry after a reply lost on a dropped connection), and returns the generations
+#: the holder's write will be checked against; a missing generation is created from
+#: the caller's random candidate (an evicted one never matches an old fence).
 #: Busy: ``{0, mark}``; taken: ``{generation, owner generation, mark}``. The failure
 #: mark changes when a holder's call fails (see RELEASE): a waiter compares.
-ACQUIRE = """
+ACQUIRE = (
+    _HEADER
+    + """
+if ARGV[6] == '1' then
+  local current = redis.call('GET', KEYS[5])
+  local header = current and header_of(current, tonumber(ARGV[8]))
+  if header and type(header.expires) == 'number' and header.expires > tonumber(ARGV[7]) then
+    return {'', '', '', current}
+  end
+end
 local mark = redis.call('GET', KEYS[4]) or ''
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+if redis.call('GET', KEYS[1]) ~= ARGV[1]
+    and not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0, mark}
 end
 local gen = redis.call('GET', KEYS[2])
@@ -43,6 +69,7 @@ if ARGV[5] == '1' then
 end
 return {gen, ogen, mark}
 """
+)
 
 #: KEYS: lease, failure mark. ARGV: token, new failure mark ('' = the call succeeded),
 #: its PX ms. Compare-and-delete: never releases another holder's lease; a holder
@@ -66,28 +93,31 @@ WRITE_REFUSED_NEWER = -1
 #: A fenced write lands only if no clear happened since the lease was taken and
 #: the lease is still ours or free. Any write is refused if the stored entry is
 #: newer (created later) than ours: a late writer never replaces a newer result.
-SET_ENTRY = """
+#: A fenced write also releases the lease (compare-and-delete), landed or not:
+#: the write and the release in one round trip.
+SET_ENTRY = (
+    _HEADER
+    + """
+local holder = redis.call('GET', KEYS[2])
+local result = 1
 if ARGV[4] ~= '' then
-  if redis.call('GET', KEYS[3]) ~= ARGV[5] then return 0 end
-  if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[6] then return 0 end
-  local holder = redis.call('GET', KEYS[2])
-  if holder and holder ~= ARGV[4] then return 0 end
+  if redis.call('GET', KEYS[3]) ~= ARGV[5] then result = 0
+  elseif ARGV[6] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[6] then result = 0
+  elseif holder and holder ~= ARGV[4] then result = 0
+  end
+  if holder == ARGV[4] then redis.call('DEL', KEYS[2]) end
 end
-local current = redis.call('GET', KEYS[1])
-if current then
-  local off = tonumber(ARGV[7])
-  local nl = string.find(current, '\\n', off, true)
-  if nl then
-    local ok, header = pcall(cjson.decode, string.sub(current, off, nl - 1))
-    if ok and type(header) == 'table' and type(header.created) == 'number'
-        and header.created > tonumber(ARGV[3]) then
-      return -1
-    end
+if result == 1 then
+  local current = redis.call('GET', KEYS[1])
+  local header = current and header_of(current, tonumber(ARGV[7]))
+  if header and type(header.created) == 'number' and header.created > tonumber(ARGV[3]) then
+    result = -1
   end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+if result == 1 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return result
 """
+)
 
 #: KEYS: the fleet generation. ARGV: a fresh random token.
 #: The current generation; a missing one (Redis restarted empty, or evicted) is

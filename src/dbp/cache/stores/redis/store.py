@@ -10,9 +10,11 @@ cache slower or less reliable than calling the function.
   user's data version), optionally behind a 32-byte HMAC tag (:mod:`.integrity`).
   Redis's own expiry (PX) is the entry's hard end; freshness is in the envelope.
   A foreign-version, corrupt, other-key or untrusted value is a miss.
-- Fail open, fast: every call has the socket time-out as its budget (50 ms by
-  default), at most one immediate retry on a broken connection, and a circuit
-  breaker that skips Redis entirely during an outage. Nothing raises out of the
+- Fail open, fast: one read-through call waits on Redis at most ``budget`` in all
+  (100 ms by default; :mod:`dbp.cache.budget`), each operation at most the socket
+  time-out (50 ms), and after its first time-out the call skips Redis. At most one
+  immediate retry on a broken connection, and a circuit breaker that skips Redis
+  entirely during an outage. Nothing raises out of the
   store for a fault of Redis: reads miss, writes return False.
 - Fleet single flight through a fenced lease (:mod:`.lease`), clears fenced by
   random generations (:mod:`.scripts`), invalidations over pub/sub
@@ -29,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,19 +39,20 @@ from ...entry import Entry
 from ...sentinel import MISS, Miss
 from ..cleared import EVERYTHING, Cleared, check_pattern
 from .aio import AsyncRedisOps
-from .client import build_sync
+from .client import OP_TIMEOUT, build_sync
 from .core import (
     FAILED,
     REDIS_ERRORS,
     SCAN_BATCH,
     Connection,
     RedisEntryInfo,
+    Script,
     check_owner,
     text,
 )
 from .generation import Drop, Follower, Marker
 from .invalidation import Subscriber
-from .lease import Busy, RedisLease, Taken
+from .lease import Acquired, RedisLease
 
 __all__ = ["RedisStore"]
 
@@ -64,9 +68,15 @@ class RedisStore(AsyncRedisOps):
     ``data_version`` (callable: the user's CACHE_VERSION), ``prefix`` ("dbp:"),
     ``socket_timeout``/``connect_timeout`` (0.05 s: the per-call budget),
     ``retries`` (0 or 1: immediate retry on a broken connection only),
-    ``health_check_interval`` (30 s), ``secret`` (HMAC key, >= 16 bytes),
-    ``lease_seconds`` (30 s: longer than the slowest fill), ``breaker_threshold``
-    (3 consecutive failures), ``breaker_backoff``/``breaker_max_backoff`` (1 s
+    ``health_check_interval`` (0: off; redis-py's check is a PING before the first
+    command of a connection and after every idle spell, a round trip charged to a
+    call's budget; a broken pooled connection is retried once instead),
+    ``secret`` (HMAC key, >= 16 bytes),
+    ``lease_seconds`` (30 s: longer than the slowest fill), ``budget`` (one
+    read-through call's total wait on Redis; default two socket time-outs, 100 ms:
+    after it, or after a time-out, the call skips Redis), ``breaker_threshold``
+    (2 consecutive failures: a call stops at its first, so two calls in a row),
+    ``breaker_backoff``/``breaker_max_backoff`` (1 s
     doubling to 30 s, jittered).
     """
 
@@ -86,16 +96,22 @@ class RedisStore(AsyncRedisOps):
                 conn = self._sync
         return conn
 
-    def _guard(self, call: Callable[[Connection], Any]) -> Any:
-        """``call(connection)``, or FAILED when Redis fails or the breaker is open."""
-        if not self.breaker.allow():
+    def _guard(self, call: Callable[[Connection], Any], *, charge: bool = True) -> Any:
+        """``call(connection)``, or FAILED when Redis fails, the breaker is open or this
+        call's Redis budget is spent (its wait is charged unless ``charge`` is false)."""
+        budget = self.opening()
+        if budget is False:
             return FAILED
+        started = time.monotonic()
+        limit = OP_TIMEOUT.set(self.limit(budget, charge))
         try:
             result = call(self._conn())
         except REDIS_ERRORS as exc:
-            self.breaker.failure(exc)
+            self.closing(budget, started, exc, charge)
             return FAILED
-        self.breaker.success()
+        finally:
+            OP_TIMEOUT.reset(limit)
+        self.closing(budget, started, None, charge)
         return result
 
     def command(self, call: Callable[[Any], Any], *, fail_open: bool = True) -> Any:
@@ -131,6 +147,7 @@ class RedisStore(AsyncRedisOps):
             return True  # already past its stale window: nothing worth storing
         keys, args = self.write_call(key, packed, entry.created, fence)
         result = self._guard(lambda c: c.set_entry(keys=keys, args=args))
+        self.wrote(fence, result)
         if result not in (1, FAILED):
             self._logger.debug("dbp cache: Redis write of %r refused (%s)", key, result)
         return bool(result == 1)
@@ -191,14 +208,15 @@ class RedisStore(AsyncRedisOps):
         infos = self._guard(run)
         return iter(() if infos is FAILED else infos)
 
-    def lock(self, key: str, owner: str | None = None) -> RedisLease:
+    def lock(self, key: str, owner: str | None = None, *, find: bool = False) -> RedisLease:
         """A fresh fleet lease for ``key`` (one per fill); see :class:`.lease.RedisLease`.
 
-        Pass the entry's ``owner`` so that ``clear(owner)`` also fences this fill.
+        Pass the entry's ``owner`` so that ``clear(owner)`` also fences this fill;
+        ``find``: a fresh entry is found instead of taking the lease, in one round trip.
         """
         if not isinstance(key, str):
             raise TypeError(f"cache key must be a str, not {key!r}")
-        return RedisLease(self, key, check_owner(owner), self.lease_seconds)
+        return RedisLease(self, key, check_owner(owner), self.lease_seconds, find=find)
 
     def cleanup(self) -> int:
         """Remove corrupt, foreign-version and untrusted values (Redis expires the rest)."""
@@ -254,9 +272,12 @@ class RedisStore(AsyncRedisOps):
         self.announced(cleared, self._guard(run), args[0])
 
     # -- the lease's Redis side (see lease.LeaseOps) ---------------------------
-    def try_acquire(self, key: str, token: str, owner: str | None, ms: int) -> Taken | Busy | None:
-        keys, args = self.acquire_call(key, token, owner, ms)
-        return self.acquire_result(self._guard(lambda c: c.acquire(keys=keys, args=args)))
+    def try_acquire(
+        self, key: str, token: str, owner: str | None, ms: int, find: bool, charge: bool
+    ) -> Acquired:
+        keys, args = self.acquire_call(key, token, owner, ms, find)
+        reply = self._guard(lambda c: c.acquire(keys=keys, args=args), charge=charge)
+        return self.acquire_result(key, reply)
 
     def release_lease(self, key: str, token: str, failed: bool, ms: int) -> bool:
         keys, args = self.release_call(key, token, failed, ms)
@@ -291,7 +312,7 @@ class RedisStore(AsyncRedisOps):
                 self.signer,
                 self._follower,
                 self._logger,
-                self.breaker,
+                self,
             )
             self._subscriber.start()
             return self._subscriber
@@ -314,7 +335,7 @@ class RedisStore(AsyncRedisOps):
         from .scripts import CURRENT_GENERATION
 
         keys, args = self.generation_call()
-        return text(client.register_script(CURRENT_GENERATION)(keys=keys, args=args))
+        return text(Script(client, CURRENT_GENERATION)(keys=keys, args=args))
 
     def close(self) -> None:
         """Stop the subscriber and close the blocking client (safe to call twice)."""

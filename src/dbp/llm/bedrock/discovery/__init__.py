@@ -71,15 +71,16 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 class _DiscoveryCacheFactory:
-    """Builds the default cache as a :class:`DiscoveryCache`, loading it on first use."""
+    """Builds the default cache (a :class:`DiscoveryCache`, with ``$DBP_REDIS_IAM``'s
+    sign-in: ``cache._DefaultDiscoveryCache``), loading the engine on first use."""
 
     #: Where the default cache logs, known before it is built (``cache.LOGGER_NAME``).
     DEFAULT_LOGGER_NAME = __name__
 
-    def __call__(self, **kwargs: Any) -> DiscoveryCache:
-        from .cache import DiscoveryCache
+    def __call__(self, **options: Any) -> DiscoveryCache:
+        from .cache import _DefaultDiscoveryCache
 
-        return DiscoveryCache(**kwargs)
+        return _DefaultDiscoveryCache()(**options)
 
 
 # ``@discovery_cached`` without ``cache=`` uses a DiscoveryCache once this layer is loaded.

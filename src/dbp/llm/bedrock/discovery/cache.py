@@ -8,6 +8,8 @@ the ``dbp.llm.bedrock.discovery`` logger.
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from dbp.cache import defaults
@@ -16,7 +18,14 @@ from dbp.cache.tiered import TieredCache
 from .bedrock.data import profile_routes_model
 from .bedrock.keys import MODEL_KEY, PROFILE_KEY
 
-__all__ = ["LOGGER_NAME", "DiscoveryCache", "default_cache", "set_default_cache"]
+__all__ = [
+    "ENV_REDIS_IAM",
+    "LOGGER_NAME",
+    "DiscoveryCache",
+    "default_cache",
+    "iam_provider",
+    "set_default_cache",
+]
 
 #: Where the discovery cache and the Bedrock layer log.
 LOGGER_NAME = "dbp.llm.bedrock.discovery"
@@ -68,6 +77,43 @@ class DiscoveryCache(TieredCache):
     def set_profile_cache(self, region: str, profiles_data: Any) -> None:
         """Cache inference-profile data for ``region`` with the default TTLs."""
         self.set(PROFILE_KEY.format(region=region), profiles_data)
+
+
+#: ElastiCache/MemoryDB IAM auth for the default cache and the CLI, in the syntax of
+#: :meth:`dbp.aws.ElastiCacheIAM.from_spec` (``user_id=app,cache_name=my-cache,...``).
+ENV_REDIS_IAM = "DBP_REDIS_IAM"
+
+
+def iam_provider(spec: str, source: str) -> Any:
+    """``ElastiCacheIAM.from_spec(spec)``; a bad spec's ``ValueError`` names ``source``."""
+    from dbp.aws import ElastiCacheIAM
+
+    try:
+        return ElastiCacheIAM.from_spec(spec)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+
+
+class _DefaultDiscoveryCache:
+    """Builds the default cache; with ``$DBP_REDIS_IAM`` its Redis tier signs in with IAM.
+
+    A bad ``$DBP_REDIS_IAM`` is warned about once and the cache runs without the
+    Redis tier (it could not sign in), instead of failing every call.
+    """
+
+    DEFAULT_LOGGER_NAME = LOGGER_NAME  # where the environment's problems are told
+
+    def __call__(self, **options: Any) -> DiscoveryCache:
+        spec = os.environ.get(ENV_REDIS_IAM)
+        if spec and options.get("redis_url"):
+            try:
+                options["redis_credential_provider"] = iam_provider(spec, f"${ENV_REDIS_IAM}")
+            except ValueError as exc:
+                logging.getLogger(LOGGER_NAME).warning(
+                    "dbp cache: %s; running without the Redis tier", exc
+                )
+                options.pop("redis_url")
+        return DiscoveryCache(**options)
 
 
 def default_cache() -> DiscoveryCache:

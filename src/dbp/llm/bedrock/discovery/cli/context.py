@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from typing import Any, TextIO
 
-from dbp.cache.fleet import check_fleet_url, url_from_environment
+from dbp.cache.fleet import ENV_TLS, check_fleet_url, env_options
 
-from ..cache import LOGGER_NAME, DiscoveryCache
+from ..cache import ENV_REDIS_IAM, LOGGER_NAME, DiscoveryCache, iam_provider
 from .output import Progress
 
 __all__ = ["LOGGER", "PROG", "CliError", "Context", "UsageError"]
@@ -51,16 +52,34 @@ class Context:
                     self.args.cache_dir, memory_ttl_seconds=0, disk_ttl_days=0
                 )
             else:
-                redis_url = self.args.redis_url
-                if redis_url:
-                    try:
-                        check_fleet_url(redis_url, "--redis-url")
-                    except (ImportError, ValueError) as exc:
-                        raise UsageError(str(exc)) from None
-                else:  # $DBP_REDIS_URL: warned about and ignored when unusable
-                    redis_url = url_from_environment(LOGGER)
-                self._cache = DiscoveryCache(self.args.cache_dir, redis_url=redis_url)
+                self._cache = DiscoveryCache(self.args.cache_dir, **self.fleet_options())
         return self._cache
+
+    def fleet_options(self) -> dict[str, Any]:
+        """The Redis tier's options: each ``--redis-*`` option, else its variable.
+
+        A bad ``--redis-url`` is a usage error; a bad ``$DBP_REDIS_URL`` is warned
+        about and ignored (see :func:`dbp.cache.fleet.env_options`).
+        """
+        redis_url = self.args.redis_url
+        if redis_url:
+            try:
+                check_fleet_url(redis_url, "--redis-url")
+            except (ImportError, ValueError) as exc:
+                raise UsageError(str(exc)) from None
+        found = env_options(LOGGER, redis_url)
+        for option in ENV_TLS:
+            given = getattr(self.args, option, None)
+            if given:
+                found[option] = given
+        spec = self.args.redis_iam or os.environ.get(ENV_REDIS_IAM)
+        if spec and found.get("redis_url"):
+            source = "--redis-iam" if self.args.redis_iam else f"${ENV_REDIS_IAM}"
+            try:
+                found["redis_credential_provider"] = iam_provider(spec, source)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        return found
 
     def session(self) -> Any:
         if self._session is None:

@@ -48,6 +48,22 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         metavar="URL",
         help="shared Redis/Valkey tier, e.g. redis://host:6379/0 (default: $DBP_REDIS_URL)",
     )
+    for name, what in (
+        ("ca-certs", "CA bundle the rediss:// server is checked against"),
+        ("certfile", "client certificate for rediss://"),
+        ("keyfile", "client certificate's key for rediss://"),
+    ):
+        variable = "DBP_REDIS_SSL_" + name.upper().replace("-", "_")
+        group.add_argument(
+            f"--redis-ssl-{name}", default=default, metavar="FILE", help=f"{what} (${variable})"
+        )
+    group.add_argument(
+        "--redis-iam",
+        default=default,
+        metavar="SPEC",
+        help="ElastiCache/MemoryDB IAM auth, e.g. user_id=app,cache_name=my-cache,"
+        "region=us-east-1[,serverless=true][,service=memorydb] (default: $DBP_REDIS_IAM)",
+    )
     group.add_argument(
         "--endpoint-url",
         default=default,
