@@ -27,7 +27,7 @@ import pytest
 
 from tls_files import TLSFiles, make_tls_files
 
-_START_TIMEOUT = 5.0
+_START_TIMEOUT = 20.0  # generous: a loaded CI box can be slow to start a process
 
 #: What ElastiCache Serverless refuses (its docs' list), refused here too: every
 #: Redis test runs against a server started with this config as well ("restricted").
@@ -178,7 +178,8 @@ class RedisServer:
             if self.ping():
                 return
             time.sleep(0.01)
-        raise RuntimeError(f"redis-server on port {self.port} did not answer PING")
+        log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"redis-server on port {self.port} did not answer PING: {log}")
 
     def _signal(self, signum: int) -> None:
         assert self.process is not None, "server not started"

@@ -145,7 +145,9 @@ class AsyncRedisOps(RedisCore):
 
         async def run(conn: Connection) -> object:
             replaced = await conn.replace_generation(keys=keys, args=args)
-            await conn.client.publish(self.namer.channel, self.message(cleared, replaced, args[0]))
+            await conn.client.execute_command(
+                "PUBLISH", self.namer.channel, self.message(cleared, replaced, args[0])
+            )
             return replaced
 
         self.announced(cleared, await self._aguard(run), args[0])
