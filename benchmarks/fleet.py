@@ -23,6 +23,7 @@ from typing import Any
 from common import Config, Row, compare
 from harness import KEY, check, check_payload, counting, measure
 from payloads import list_foundation_models_response
+from redis_parts import breakdown_loops, breakdown_rows
 from timing import make_loop
 
 __all__ = ["fleet"]
@@ -75,14 +76,19 @@ def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[s
     payload = list_foundation_models_response(100)
     writer = DiscoveryCache(base_dir=os.path.join(folder, "writer"), redis_url=url)
     writer.set(KEY, payload)
-    # The reading host: no memory tier, no disk tier: every get reads and decodes from Redis.
-    reader = DiscoveryCache(
-        base_dir=os.path.join(folder, "reader"),
-        redis_url=url,
-        max_memory_entries=0,
-        disk_ttl_days=0,
-        redis_socket_timeout=1.0,
-    )
+
+    def make_reader(name: str = "reader") -> DiscoveryCache:
+        """The reading host: no memory tier, no disk tier: every get reads and decodes
+        from Redis."""
+        return DiscoveryCache(
+            base_dir=os.path.join(folder, name),
+            redis_url=url,
+            max_memory_entries=0,
+            disk_ttl_days=0,
+            redis_socket_timeout=1.0,
+        )
+
+    reader = make_reader()
     disk = DiscoveryCache(base_dir=writer.base_dir, max_memory_entries=0)  # local disk hit
     region = make_region().configure(
         "dogpile.cache.redis",
@@ -117,13 +123,16 @@ def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[s
             {"g": raw.get, "k": name, "loads": orjson.loads, "o": len(stored) - len(body)},
         ),
     }
+    parts, closing = breakdown_loops(
+        url, name, stored, lambda: make_reader("reader-python-parser"), payload
+    )
+    loops.update(parts)
     hits_before = reader.hits
     med, numbers = measure(config, loops, cap=max(3, config.iterations // 20))
     check(reader.hits > hits_before and reader.misses == 0, "timed reader gets were not hits")
     check(len(reader.memory) == 0, "reader memory filled during timing")
-    for cache in (writer, reader, disk):
-        cache.close()
-    raw.close()
+    for closable in (writer, reader, disk, raw, *closing):
+        closable.close()
 
     label = "Redis hit, memory and disk cold (100 models, datetimes)"
     rows = [
@@ -159,6 +168,7 @@ def _redis_hit(config: Config, folder: str, url: str) -> tuple[list[Row], dict[s
             med["redis_get"],
             notes=f"stored value {len(stored)} bytes",
         ),
+        *breakdown_rows(med),
     ]
     return rows, {"median_ns": med, "batch_sizes": numbers, "stored_bytes": len(stored)}
 

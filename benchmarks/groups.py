@@ -12,6 +12,7 @@ is in ``harness.py``.
 
 from __future__ import annotations
 
+from async_hit import async_hit
 from disk import disk_hit, disk_set
 from fleet import fleet
 from memory import concurrency, memory_hit
@@ -32,4 +33,5 @@ GROUPS = (
     startup,
     method_hit,
     metrics_overhead,
+    async_hit,
 )

@@ -22,6 +22,10 @@ PACKAGES = (
     "diskcache",
     "dogpile.cache",
     "redis",
+    "hiredis",
+    "async-lru",
+    "aiocache",
+    "cashews",
     "boto3",
 )
 

@@ -80,8 +80,8 @@ def method_hit(config: Config, folder: str) -> tuple[list[Row], Details]:
             med["ours_provider"],
             peer,
             med["cachetools"],
-            limit=1.0,
-            target="<= 1.0",
+            limit=1.1,
+            target="<= 1.1",
         ),
         compare(
             "method_hit.bind_share",

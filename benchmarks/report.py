@@ -14,6 +14,8 @@ _GROUP_TITLES = {
     "scale": "Scale (entries on disk)",
     "fleet": "Fleet tier (Redis on loopback)",
     "startup": "Start-up",
+    "method_hit": "Method hits (100-model payload)",
+    "async_hit": "Async hits (async def, 100-model payload)",
 }
 
 
@@ -99,8 +101,10 @@ def render_markdown(result: dict[str, Any]) -> str:
         slow = startup.get("slowest_imports_beyond_wrapt_us") or {}
         listing = ", ".join(f"{name} {t['self_us'] / 1000:.1f} ms" for name, t in slow.items())
         out += [
-            "Start-up details: "
-            f"{startup['modules_beyond_wrapt']} modules beyond what `import wrapt` loads; "
+            "Start-up details: `import dbp.llm.bedrock.discovery` loads its names on first"
+            " access; a program that imports `DiscoveryCache` and `discovery_cached` loads"
+            f" {startup['modules_beyond_wrapt']} modules beyond what `import wrapt` loads "
+            f"({startup.get('first_use_over_wrapt_ms', 0):+.1f} ms); "
             f"heavy modules loaded: {', '.join(startup['heavy_modules_imported']) or 'none'} "
             f"(beyond wrapt's: {', '.join(startup['heavy_modules_beyond_wrapt']) or 'none'}); "
             f"largest self times (-X importtime): {listing or 'n/a'}.",

@@ -15,7 +15,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Loop", "gc_off", "interleave", "make_loop", "median", "per_op_budget", "time_once"]
+__all__ = [
+    "Loop",
+    "gc_off",
+    "interleave",
+    "make_async_loop",
+    "make_loop",
+    "median",
+    "per_op_budget",
+    "time_once",
+]
 
 #: A timing loop: run ``n`` operations, return the elapsed nanoseconds.
 Loop = Callable[[int], int]
@@ -35,6 +44,23 @@ def gc_off() -> Iterator[None]:
             gc.enable()
 
 
+def _compile(stmt: str, namespace: dict[str, Any] | None, prefix: str = "") -> Any:
+    """``[async] def _loop(n)``: ``for _ in range(n): [await] <stmt>``, timed inside."""
+    names = dict(namespace or {})
+    params = "".join(f", {name}={name}" for name in names)
+    source = (
+        f"{prefix}def _loop(_n, _clock=_clock{params}):\n"
+        "    _it = range(_n)\n"
+        "    _t0 = _clock()\n"
+        "    for _ in _it:\n"
+        f"        {'await ' if prefix else ''}{stmt}\n"
+        "    return _clock() - _t0\n"
+    )
+    scope: dict[str, Any] = {"_clock": _clock, **names}
+    exec(compile(source, f"<{prefix}loop {stmt!r}>", "exec"), scope)
+    return scope["_loop"]
+
+
 def make_loop(
     stmt: str, namespace: dict[str, Any] | None = None, *, manage_gc: bool = True
 ) -> Loop:
@@ -44,25 +70,26 @@ def make_loop(
     ``for`` loop itself (measured separately with ``stmt="pass"`` and subtracted by callers
     that want it).
     """
-    names = dict(namespace or {})
-    params = "".join(f", {name}={name}" for name in names)
-    source = (
-        f"def _loop(_n, _clock=_clock{params}):\n"
-        "    _it = range(_n)\n"
-        "    _t0 = _clock()\n"
-        "    for _ in _it:\n"
-        f"        {stmt}\n"
-        "    return _clock() - _t0\n"
-    )
-    scope: dict[str, Any] = {"_clock": _clock, **names}
-    exec(compile(source, f"<loop {stmt!r}>", "exec"), scope)
-    inner: Callable[[int], int] = scope["_loop"]
+    inner: Callable[[int], int] = _compile(stmt, namespace)
     if not manage_gc:  # the caller (e.g. a multi-threaded run) handles gc itself
         return inner
 
     def loop(n: int) -> int:
         with gc_off():
             return inner(n)
+
+    return loop
+
+
+def make_async_loop(stmt: str, namespace: dict[str, Any], runner: Any) -> Loop:
+    """Like :func:`make_loop` for ``await <stmt>``: the loop is a coroutine run to completion
+    on ``runner`` (an event loop); only the loop inside the coroutine is timed, so
+    starting the coroutine on the event loop is not part of any operation's time."""
+    inner = _compile(stmt, namespace, "async ")
+
+    def loop(n: int) -> int:
+        with gc_off():
+            return int(runner.run_until_complete(inner(n)))
 
     return loop
 

@@ -19,6 +19,9 @@ import pytest
 pytest.importorskip("cachetools")
 pytest.importorskip("diskcache")
 pytest.importorskip("dogpile.cache")
+pytest.importorskip("async_lru")
+pytest.importorskip("aiocache")
+pytest.importorskip("cashews")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,11 +83,19 @@ EXPECTED = {
     "startup.import.vs_cachetools",
     "startup.import.vs_diskcache",
     "startup.import.vs_dogpile",
+    "startup.first_use.vs_wrapt",
     "method_hit.vs_cachedmethod",
     "method_hit.provider_vs_cachedmethod",
     "metrics.memory_hit_on_vs_off",
     "method_hit.bind_share",
     "method_hit.prebound_vs_cachedmethod",
+    "async_hit.function.vs_alru",
+    "async_hit.method.vs_alru",
+    "async_hit.function.vs_aiocache",
+    "async_hit.function.vs_cashews",
+    "async_hit.function.vs_sync_hit",
+    "async_hit.function.vs_plain",
+    "async_hit.disk.vs_sync_disk",
 }
 #: The fleet group starts its own redis-server; without the binary it is skipped.
 FLEET = {
@@ -92,10 +103,29 @@ FLEET = {
     "fleet.redis_hit.vs_disk_hit",
     "fleet.redis_hit.vs_redis_get_orjson",
     "fleet.redis_hit.vs_redis_get",
+    "fleet.redis_hit.vs_ping",
+    "fleet.redis_hit.vs_redis_get_decode",
     "fleet.stampede_8_processes_2_hosts.vs_no_fleet_tier",
 }
 if shutil.which("redis-server") is not None and importlib.util.find_spec("redis"):
     EXPECTED |= FLEET
+    if importlib.util.find_spec("hiredis"):  # with and without it, in the same rounds
+        EXPECTED |= {
+            "fleet.redis_hit.hiredis_vs_python_parser",
+            "fleet.redis_get.hiredis_vs_python_parser",
+            "fleet.redis_hit.vs_dogpile_redis_python_parser",
+        }
+#: Timed against the engine of an old commit, taken from git history when there is one.
+PRE_ENGINE = {"disk_hit.5.vs_pre_engine", "disk_hit.100.vs_pre_engine"}
+_HAS_HISTORY = (
+    shutil.which("git") is not None
+    and subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", "697cb42^{commit}"], capture_output=True
+    ).returncode
+    == 0
+)
+if _HAS_HISTORY:
+    EXPECTED |= PRE_ENGINE
 
 
 @pytest.mark.slow

@@ -397,6 +397,33 @@ def test_async_method(cache):
     assert api.models.cache_info() == CacheInfo(1, 1, 1, 0, 0, 0)
 
 
+def test_a_wrong_async_call_raises_when_made_like_the_function(cache, caplog):
+    """As with a plain ``async def``: a TypeError at the call, before any await, and no
+    "called without caching" warning (the arguments bind in the generated hit path)."""
+
+    @discovery_cached(key="aw:<region>", cache=cache)
+    async def list_models(region):
+        return region
+
+    class Api:
+        region = "eu-west-1"
+
+        @discovery_cached(key="awm:<self.region>", cache=cache)
+        async def models(self):
+            return ["m"]
+
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(TypeError, match="list_models"):
+            list_models()
+        with pytest.raises(TypeError, match="unexpected keyword"):
+            list_models("x", regoin="y")
+        with pytest.raises(TypeError, match="models"):
+            Api().models("extra")
+    assert not [r for r in caplog.records if "without caching" in r.getMessage()]
+    assert asyncio.run(list_models("x")) == "x"
+    assert asyncio.run(Api().models()) == ["m"]
+
+
 def test_wrapper_keeps_metadata(cache):
     def list_models(region: str, provider: str | None = None) -> list[dict]:
         """List models."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -148,3 +149,22 @@ def test_a_forked_child_records_only_its_own_work(tmp_path, stats_clock):
     flush_stats()  # the parent's first write also takes over the dead child's file
     assert summary(read_host(cache.cache_dir), stats_clock, "last_hour") == {"misses": 2, "hits": 3}
     assert os.listdir(folder) != [child_file] and len(os.listdir(folder)) == 1
+
+
+def test_a_new_interval_restarts_the_wait_without_flushing(tmp_path, stats_clock):
+    """Setting the interval wakes the flusher only to wait anew: a flush it made then raced
+    with what the caller did next (a test's fork saw the parent's file appear)."""
+    cache = TieredCache(base_dir=tmp_path, clock=stats_clock)
+
+    @discovery_cached(key="reconfigured:<x>", cache=cache)
+    def f(x):
+        return x
+
+    f(1)  # a miss to flush; the flusher thread runs, waiting an hour
+    folder = os.path.join(cache.cache_dir, ".stats")
+    for _ in range(5):
+        configure_stats(interval=3600)
+        time.sleep(0.05)  # the thread's turn to run
+    assert not os.path.exists(folder) or os.listdir(folder) == []
+    flush_stats()
+    assert len(os.listdir(folder)) == 1

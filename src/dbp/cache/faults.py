@@ -75,15 +75,16 @@ class FaultLog:
             detail=getattr(exc, "strerror", None) or str(exc),  # the folder, not a file in it
         )
 
-    def recovered(self, action: str) -> None:
-        """Forget the conditions of ``action`` after it succeeds again."""
-        if not self._active:
+    def recovered(self, *actions: str) -> None:
+        """Forget the conditions of ``actions`` after they succeed again."""
+        if not self._active:  # the usual case, on every disk hit: no lock, no loop
             return
-        with self._lock:
-            cleared = {c for c in self._active if c[0] == action}
-            self._active -= cleared
-        if cleared:
-            self._logger.info("dbp cache: %s works again", action)
+        for action in actions:
+            with self._lock:
+                cleared = {c for c in self._active if c[0] == action}
+                self._active -= cleared
+            if cleared:
+                self._logger.info("dbp cache: %s works again", action)
 
     @property
     def active(self) -> frozenset[tuple[str, int]]:

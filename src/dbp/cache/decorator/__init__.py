@@ -117,7 +117,7 @@ def discovery_cached(
         ttls = {"memory_ttl": memory_ttl, "disk_ttl": disk_ttl, "redis_ttl": redis_ttl}
         core = Core(func, key, ttls, cache, serve_stale_on_error, max_stale, refresh_ahead)
         cls: type[CachedFunction] = CachedFunction
-        if not core.is_async and core.unstable_name is None:
+        if core.unstable_name is None:
             fast: dict[str, Any] = {"__call__": hit_path(core)}
             if inspect.isfunction(core.wrapped) and _takes_self(core.wrapped):  # a method, maybe
                 fast["__get__"] = bound_hit_get(core, hit_path(core, method=True))

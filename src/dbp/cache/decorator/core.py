@@ -189,10 +189,16 @@ class Core:
         return cache.read_through.get_or_compute(key, compute, self.policy(cache))
 
     async def acall(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """:meth:`call` of an ``async def`` function."""
         key = self.build_key(instance, args, kwargs)
         if key is None:
             return await self.func(*args, **kwargs)
-        cache = self.cache or self.resolve_cache(instance)
+        return await self.amiss(self.cache or self.resolve_cache(instance), key, args, kwargs)
+
+    async def amiss(
+        self, cache: TieredCache, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """:meth:`miss` of an ``async def`` function."""
         compute = functools.partial(self.func, *args, **kwargs)
         return await cache.read_through.aget_or_compute(key, compute, self.policy(cache))
 
@@ -201,7 +207,7 @@ class Core:
     ) -> None:
         """From the generated hit path: a memory hit due for refresh-ahead."""
         compute = functools.partial(self.func, *args, **kwargs)
-        cache.read_through.refresh_soon(key, compute, self.policy(cache), is_async=False)
+        cache.read_through.refresh_soon(key, compute, self.policy(cache), is_async=self.is_async)
 
     def refresh(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Compute anew and store, single-flighted; stale on error when allowed."""

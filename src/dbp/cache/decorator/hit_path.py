@@ -1,4 +1,4 @@
-"""The generated hit path: a ``__call__`` per decorated sync function.
+"""The generated hit path: a ``__call__`` per decorated function, sync or ``async def``.
 
 [Intent]
 A memory hit is the call users make most; it must cost less than
@@ -12,7 +12,9 @@ the key expression inlined. It reads the memory tier only through
 :class:`~dbp.cache.stores.memory.HitView`: the slot dict, the clock, and the slot
 positions, formatted into the source as constants. What remains per hit: the key,
 one dict lookup, one clock read, the LRU touch and a counter. Everything else is
-:meth:`~.core.Core.miss`.
+:meth:`~.core.Core.miss`. For an ``async def`` function the same body is an ``async def``
+whose misses await :meth:`~.core.Core.amiss`: an async memory hit is the sync hit plus
+creating and awaiting one coroutine.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ _SOURCE = """\
     try:
         __dbp_key = {key}
     except __dbp_key_errors:
-        return __dbp_core.call({instance}, {args}, {kwargs})
+        return {wait}__dbp_core.{call}({instance}, {args}, {kwargs})
     {resolve}{memory}
-    return __dbp_core.miss(__dbp_cache, __dbp_key, {args}, {kwargs})
+    return {wait}__dbp_core.{miss}(__dbp_cache, __dbp_key, {args}, {kwargs})
 """
 
 _MEMORY = """
@@ -51,7 +53,7 @@ _REFRESH = """
 
 
 def hit_path(core: Core, *, method: bool = False) -> Callable[..., Any]:
-    """Generate the hit path of one decorated sync function.
+    """Generate the hit path of one decorated function (an ``async def`` one's is async).
 
     Without ``method``: the unbound ``__call__`` of its :class:`CachedFunction`.
     With ``method``: a plain function taking the method's own parameters, the
@@ -99,7 +101,11 @@ def hit_path(core: Core, *, method: bool = False) -> Callable[..., Any]:
             value=HitView.VALUE,
             refresh=refresh,
         )
+    wait, call, miss = ("await ", "acall", "amiss") if core.is_async else ("", "call", "miss")
     body = _SOURCE.format(
+        wait=wait,
+        call=call,
+        miss=miss,
         key=core.key_source,
         args=sig.args,
         kwargs=sig.kwargs,
@@ -107,6 +113,6 @@ def hit_path(core: Core, *, method: bool = False) -> Callable[..., Any]:
         memory=memory,
         instance=instance,
     )
-    call = sig.define("hit" if method else "__call__", body, namespace)
-    call.__qualname__ = getattr(core.func, "__qualname__", "__call__")  # errors read "f() ..."
-    return call
+    hit = sig.define("hit" if method else "__call__", body, namespace, is_async=core.is_async)
+    hit.__qualname__ = getattr(core.func, "__qualname__", "__call__")  # errors read "f() ..."
+    return hit

@@ -96,7 +96,7 @@ class BoundCachedFunction(_BoundFunctionWrapper):
 
 
 class BoundHit(functools.partial[Any]):
-    """A sync cached method bound to an instance: ``hit`` with the instance first.
+    """A cached method bound to an instance: ``hit`` with the instance first.
 
     [Intent]
     Method hits are the main way this library is used; binding a wrapt proxy per
@@ -106,8 +106,8 @@ class BoundHit(functools.partial[Any]):
 
     [Implementation details]
     One subclass per decorated method (:func:`bound_hit_type`) carries its core.
-    Only plain functions accessed through an instance take this path; class
-    access, classmethods, staticmethods and coroutines keep wrapt's binding.
+    Only plain functions (``def`` or ``async def``) accessed through an instance take
+    this path; class access, classmethods and staticmethods keep wrapt's binding.
     """
 
     __slots__ = ()
@@ -174,7 +174,7 @@ class BoundHit(functools.partial[Any]):
 
 
 def bound_hit_get(core: Core, hit: Callable[..., Any]) -> Callable[..., Any]:
-    """The ``__get__`` of a cached sync method: a :class:`BoundHit` through an instance."""
+    """The ``__get__`` of a cached method: a :class:`BoundHit` through an instance."""
     namespace = {"__slots__": (), "_core": core, "__doc__": core.func.__doc__}
     bound_type = type("BoundHit", (BoundHit,), namespace)
 
@@ -234,7 +234,7 @@ class CachedFunction(_FunctionWrapper):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Replaced per function by the generated hit path; this generic path serves
-        # async functions and anything called on the base class directly.
+        # functions without a stable name and anything called on the base class directly.
         core: Core = self._self_core
         if core.is_async:
             return core.acall(None, args, kwargs)

@@ -31,11 +31,13 @@ class SignatureSource(NamedTuple):
     args: str
     kwargs: str
 
-    def define(self, name: str, body: str, namespace: dict[str, Any]) -> Callable[..., Any]:
-        """``exec`` ``def name(<params>): <body>`` in ``namespace`` and return it."""
+    def define(
+        self, name: str, body: str, namespace: dict[str, Any], *, is_async: bool = False
+    ) -> Callable[..., Any]:
+        """``exec`` ``[async] def name(<params>): <body>`` in ``namespace`` and return it."""
         namespace.update(self.defaults)
         lead = "__dbp_self, " if name == "__call__" else ""
-        source = f"def {name}({lead}{self.params}):\n{body}\n"
+        source = f"{'async ' if is_async else ''}def {name}({lead}{self.params}):\n{body}\n"
         exec(source, namespace)
         function: Callable[..., Any] = namespace[name]
         return function

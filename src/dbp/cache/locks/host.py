@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -192,6 +191,8 @@ class HostLock:
             os.close(fd)
 
     def _mark_failure(self) -> None:
+        import secrets  # here: hashlib and OpenSSL cost every importer ~2 ms of start-up
+
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
         try:
             fd = os.open(self.path[: -len(".lock")] + ".failed", flags, 0o600)

@@ -196,9 +196,10 @@ class StatsRecorder:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self.interval if self.interval > 0 else None)
+            woken = self._wake.wait(self.interval if self.interval > 0 else None)
             self._wake.clear()
-            self.flush()
+            if not woken:  # the interval passed; a new interval only restarts the wait
+                self.flush()
 
     def forked(self) -> None:
         self._lock, self._flushing = threading.Lock(), threading.Lock()

@@ -62,6 +62,7 @@ def on_store(store: Any, method: str, *args: Any, **kwargs: Any) -> Generator[Op
 
     Only a store whose operations cross a network (``store.remote``) has async twins
     worth awaiting; a memory or file operation is not worth a trip through the driver.
+    The hit's read (``steps.lookup``) writes this rule inline: a frame per hit.
     """
     if store.remote:
         return (yield Io(store, method, *args, **kwargs))

@@ -18,6 +18,7 @@ driver awaits their async form; neither repeats a step (sans-I/O style).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -70,6 +71,10 @@ class Found(NamedTuple):
     refresh_due: bool
 
 
+#: ``Found(...)`` without the Python frame of a NamedTuple's ``__new__`` (on every hit).
+_found: Callable[[tuple[Any, str, bool]], Found] = functools.partial(tuple.__new__, Found)
+
+
 def refresh_start(created: float, expires: float, refresh_ahead: float) -> float:
     """When, in the last ``refresh_ahead`` fraction of a lifetime, refresh-ahead begins."""
     if refresh_ahead <= 0:
@@ -92,20 +97,22 @@ def lookup(
     (a background refresh uses this to notice that another process refreshed).
     ``upto`` looks at the nearest tiers only; ``remote=False`` skips network tiers
     (a re-check whose remote answer comes with the lock, in the same round trip).
+    Every hit runs through here, so it does only what a hit needs: a store is read
+    by :func:`~.ops.on_store`'s rule written inline (no frame of its own), and the
+    enabled tiers passed over are the nearer ones that get a copy.
     """
     ttls = policy.ttls
+    nearer = False  # an enabled nearer tier had nothing fresh (or was not read)
     for index, store in enumerate(cache.stores[:upto]):
-        if ttls[index] <= 0 or (store.remote and not remote):
+        if ttls[index] <= 0:
             continue
-        entry = yield from on_store(store, "get", key)
-        if entry is MISS:
-            continue
-        judged = judge(cache, entry, index, policy, due_is_miss)
-        if judged is None:
-            continue
-        if index and max(ttls[:index]) > 0:  # a nearer tier to copy it into
-            yield from promote(cache, key, entry, index, policy, judged[1])
-        return judged[0]
+        if remote or not store.remote:
+            entry = (yield Io(store, "get", key)) if store.remote else store.get(key)
+            if entry is not MISS and (judged := judge(cache, entry, index, policy, due_is_miss)):
+                if nearer:
+                    yield from promote(cache, key, entry, index, policy, judged[1])
+                return judged[0]
+        nearer = True
     return MISS
 
 
@@ -120,10 +127,10 @@ def judge(
         refresh_at = refresh_start(entry.created, entry.expires, policy.refresh_ahead)
     else:  # the usual case: no refresh-ahead, no call
         refresh_at = math.inf
-    due = refresh_at <= cache.clock.time()
+    due = refresh_at != math.inf and refresh_at <= cache.clock.time()  # no clock read usually
     if due and due_is_miss:
         return None
-    return Found(entry.value, cache.stores[index].name, due), refresh_at
+    return _found((entry.value, cache.stores[index].name, due)), refresh_at
 
 
 def promote(

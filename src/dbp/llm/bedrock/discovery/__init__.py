@@ -8,48 +8,83 @@ an in-process LRU and an on-disk tier shared by the processes of a host;
 
 from __future__ import annotations
 
-from dbp.cache import (
-    MISS,
-    CachedFunction,
-    CacheInfo,
-    Clock,
-    ManualClock,
-    SystemClock,
-    discovery_cached,
-)
+from dbp.cache import defaults
+from dbp.cache.lazy import lazy_exports
 
-from .cache import DiscoveryCache, default_cache, set_default_cache
+# typing.TYPE_CHECKING without importing typing (about 7 ms at start-up).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-# Bedrock helpers import boto3; they are loaded on first access (PEP 562), so
-# ``import dbp.llm.bedrock.discovery`` stays cheap and works without boto3.
+    from dbp.cache import (
+        MISS,
+        CachedFunction,
+        CacheInfo,
+        Clock,
+        ManualClock,
+        SystemClock,
+        discovery_cached,
+    )
+
+    from .bedrock.access import BedrockModelAccess, ModelAccess
+    from .bedrock.errors import ModelNotAvailableError, TargetNotUsableError
+    from .bedrock.latency import RegionLatencyTracker
+    from .bedrock.models import BedrockModelDiscovery
+    from .bedrock.profiles import BedrockProfileDiscovery
+    from .bedrock.resolution import Resolution
+    from .bedrock.resolver import BedrockResolver
+    from .bedrock.targets import BedrockTargetDiscovery
+    from .cache import DiscoveryCache, default_cache, set_default_cache
+
+# Every public name loads its module on first access (PEP 562): ``import
+# dbp.llm.bedrock.discovery`` costs next to nothing and works without boto3 (the Bedrock
+# helpers import it); the engine is loaded when a program first decorates or builds a cache.
 _LAZY = {
-    "BedrockClients": "bedrock.clients",
-    "BedrockDiscoveryError": "bedrock.errors",
-    "BedrockModelAccess": "bedrock.access",
-    "BedrockModelDiscovery": "bedrock.models",
-    "BedrockProfileDiscovery": "bedrock.profiles",
-    "BedrockResolver": "bedrock.resolver",
-    "BedrockTargetDiscovery": "bedrock.targets",
-    "ModelAccess": "bedrock.access",
-    "ModelNotAvailableError": "bedrock.errors",
-    "RegionLatencyTracker": "bedrock.latency",
-    "RegionUnavailableError": "bedrock.errors",
-    "Resolution": "bedrock.resolution",
-    "RetryPolicy": "bedrock.errors",
-    "TargetNotUsableError": "bedrock.errors",
+    "MISS": "dbp.cache",
+    "CacheInfo": "dbp.cache",
+    "CachedFunction": "dbp.cache",
+    "Clock": "dbp.cache",
+    "ManualClock": "dbp.cache",
+    "SystemClock": "dbp.cache",
+    "discovery_cached": "dbp.cache",
+    "DiscoveryCache": ".cache",
+    "default_cache": ".cache",
+    "set_default_cache": ".cache",
+    "BedrockClients": ".bedrock.clients",
+    "BedrockDiscoveryError": ".bedrock.errors",
+    "BedrockModelAccess": ".bedrock.access",
+    "BedrockModelDiscovery": ".bedrock.models",
+    "BedrockProfileDiscovery": ".bedrock.profiles",
+    "BedrockResolver": ".bedrock.resolver",
+    "BedrockTargetDiscovery": ".bedrock.targets",
+    "ModelAccess": ".bedrock.access",
+    "ModelNotAvailableError": ".bedrock.errors",
+    "RegionLatencyTracker": ".bedrock.latency",
+    "RegionUnavailableError": ".bedrock.errors",
+    "Resolution": ".bedrock.resolution",
+    "RetryPolicy": ".bedrock.errors",
+    "TargetNotUsableError": ".bedrock.errors",
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
 
+class _DiscoveryCacheFactory:
+    """Builds the default cache (a :class:`DiscoveryCache`, with ``$DBP_REDIS_IAM``'s
+    sign-in: ``cache._DefaultDiscoveryCache``), loading the engine on first use."""
+
+    #: Where the default cache logs, known before it is built (``cache.LOGGER_NAME``).
+    DEFAULT_LOGGER_NAME = __name__
+
+    def __call__(self, **options: Any) -> DiscoveryCache:
+        from .cache import _DefaultDiscoveryCache
+
+        return _DefaultDiscoveryCache()(**options)
+
+
+# ``@discovery_cached`` without ``cache=`` uses a DiscoveryCache once this layer is loaded.
+defaults.set_default_factory(_DiscoveryCacheFactory())
 
 __all__ = [
     "MISS",

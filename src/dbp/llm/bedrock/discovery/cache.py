@@ -116,10 +116,6 @@ class _DefaultDiscoveryCache:
         return DiscoveryCache(**options)
 
 
-# ``@discovery_cached`` without ``cache=`` uses a DiscoveryCache once this layer is loaded.
-defaults.set_default_factory(_DefaultDiscoveryCache())
-
-
 def default_cache() -> DiscoveryCache:
     """The process-wide cache used by ``@discovery_cached`` without ``cache=``."""
     cache = defaults.default_cache()
