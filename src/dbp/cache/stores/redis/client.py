@@ -160,8 +160,13 @@ class ClientOptions:
             "socket_connect_timeout": self.connect_timeout,
             "health_check_interval": self.health_check_interval,
             "protocol": 2,
-            **_NO_SETINFO,
         }
+        if self.tls is None:
+            # A TLS connection keeps redis-py's CLIENT SETINFO: its reply also reads the
+            # TLS 1.3 session tickets the server sends after the handshake; left unread,
+            # hiredis's parser sees "data" on the new connection and the pool refuses it
+            # ("Connection not ready"), so with hiredis installed no rediss:// call worked.
+            found.update(_NO_SETINFO)
         if not self.url.startswith("unix:"):  # a Unix socket connection takes no keepalive
             found["socket_keepalive"] = True
         if self.tls is not None:
