@@ -113,6 +113,21 @@ def test_functions_passed_as_arguments_bypass_the_cache(cache, caplog):
     assert "'fn'" in warning and "builtins.function" in warning
 
 
+def _two_runs(script, folder) -> list[str]:
+    """What ``script`` prints in two processes with different hash seeds."""
+    env = {**os.environ, "PYTHONHASHSEED": "random"}
+    return [
+        subprocess.run(
+            [sys.executable, str(script), str(folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout
+        for _ in range(2)
+    ]
+
+
 # -- lambdas and local functions of one name are different functions ---------------------------
 def test_two_decorated_lambdas_never_share_a_derived_key(cache):
     plus_one = discovery_cached(cache=cache)(lambda x: x + 1)
@@ -154,17 +169,7 @@ def test_a_lambdas_derived_key_is_the_same_in_another_process(tmp_path):
         "    lambda x: x in {'a', 'b', 'c'} or x + 1.5)\n"
         "print(f.cache_key(2))\n"
     )
-    env = {**os.environ, "PYTHONHASHSEED": "random"}
-    runs = [
-        subprocess.run(
-            [sys.executable, str(script), str(tmp_path / "c")],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        ).stdout
-        for _ in range(2)
-    ]
+    runs = _two_runs(script, tmp_path / "c")
     assert runs[0] == runs[1] and "<lambda>" in runs[0] and "0x" not in runs[0]
 
 
@@ -293,17 +298,7 @@ def test_derived_keys_of_values_are_the_same_in_another_process(cache, tmp_path)
             """
         )
     )
-    env = {**os.environ, "PYTHONHASHSEED": "random"}
-    runs = [
-        subprocess.run(
-            [sys.executable, str(script), str(tmp_path / "c")],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        ).stdout
-        for _ in range(2)
-    ]
+    runs = _two_runs(script, tmp_path / "c")
     assert runs[0] == runs[1] and len(runs[0].splitlines()) == 7
     assert "0x" not in runs[0]
 
