@@ -21,7 +21,8 @@ from ...entry import Entry
 from ...sentinel import MISS, Miss
 from ..cleared import EVERYTHING, Cleared
 from .client import build_async
-from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, Connection, RedisCore, check_owner
+from .connection import Connection
+from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, RedisCore, check_owner
 from .lease import Acquired
 
 __all__ = ["AsyncRedisOps"]

@@ -40,16 +40,8 @@ from ...sentinel import MISS, Miss
 from ..cleared import EVERYTHING, Cleared, check_pattern
 from .aio import AsyncRedisOps
 from .client import OP_TIMEOUT, build_sync
-from .core import (
-    FAILED,
-    REDIS_ERRORS,
-    SCAN_BATCH,
-    Connection,
-    RedisEntryInfo,
-    Script,
-    check_owner,
-    text,
-)
+from .connection import Connection, Script, text
+from .core import FAILED, REDIS_ERRORS, SCAN_BATCH, RedisEntryInfo, check_owner
 from .generation import Drop, Follower, Marker
 from .invalidation import Subscriber
 from .lease import Acquired, RedisLease
