@@ -252,6 +252,16 @@ def proxy(redis_server):
     made.close()
 
 
+def assert_drops_its_copy(hosts, a) -> None:
+    """Host ``a``, back in touch with Redis, stops serving its pre-clear copy and calls."""
+    deadline = time.monotonic() + 15
+    while (answer := hosts.ask(a, "call us-east-1"))["by"] == "memory":
+        assert time.monotonic() < deadline, "host a still serves its pre-clear copy"
+        time.sleep(0.05)
+    assert answer["by"] == "call"
+    assert hosts.calls() == ["a us-east-1", "a us-east-1"]
+
+
 @pytest.mark.parametrize("heal", ["thaw", "cut"])
 def test_a_partitioned_host_drops_its_copies_when_it_reconnects(hosts, redis_server, proxy, heal):
     a = hosts.serve("a", url=proxy.url)
@@ -265,12 +275,7 @@ def test_a_partitioned_host_drops_its_copies_when_it_reconnects(hosts, redis_ser
         proxy.cut()
     proxy.thaw()
     # ... and once it reaches Redis again, it drops it.
-    deadline = time.monotonic() + 15
-    while (answer := hosts.ask(a, "call us-east-1"))["by"] == "memory":
-        assert time.monotonic() < deadline, "host a still serves its pre-clear copy"
-        time.sleep(0.05)
-    assert answer["by"] == "call"
-    assert hosts.calls() == ["a us-east-1", "a us-east-1"]
+    assert_drops_its_copy(hosts, a)
 
 
 def test_a_host_started_while_cut_off_serves_its_copies_then_drops_them(hosts, redis_server, proxy):
@@ -282,12 +287,7 @@ def test_a_host_started_while_cut_off_serves_its_copies_then_drops_them(hosts, r
     assert hosts.ask(a, "call us-east-1")["by"] == "disk"  # all it has; it cannot know better
     assert time.monotonic() - started < 3  # the check failed within its budget
     proxy.thaw()
-    deadline = time.monotonic() + 15
-    while (answer := hosts.ask(a, "call us-east-1"))["by"] == "memory":
-        assert time.monotonic() < deadline, "host a still serves its pre-clear copy"
-        time.sleep(0.05)
-    assert answer["by"] == "call"
-    assert hosts.calls() == ["a us-east-1", "a us-east-1"]
+    assert_drops_its_copy(hosts, a)
 
 
 def test_a_reconnection_without_a_clear_keeps_the_local_copies(hosts, redis_server, proxy):
